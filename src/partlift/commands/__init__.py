@@ -1,0 +1,1 @@
+"""Click commands of the `partlift` CLI, one module per subcommand."""

@@ -1,0 +1,1 @@
+"""datasets layer (see docs/CONVENTIONS.md)."""

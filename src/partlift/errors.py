@@ -1,0 +1,22 @@
+"""Exception types shared by every layer.
+
+Every error raised on bad user input is a subclass of :class:`PartliftError` so a CLI can
+print it as one clean line, and also a subclass of the matching builtin (``ValueError``,
+``FileNotFoundError``) so ordinary ``except`` clauses keep working.
+"""
+
+
+class PartliftError(Exception):
+    """Base class of all partlift errors caused by bad input."""
+
+
+class InvalidGeometryError(PartliftError, ValueError):
+    """A mesh or point cloud violates an invariant (NaN coordinates, bad indices, ...)."""
+
+
+class LabelMismatchError(PartliftError, ValueError):
+    """A label array or label sidecar does not match the geometry it belongs to."""
+
+
+class ReadError(PartliftError, OSError):
+    """A file is missing, unreadable or not in the expected format."""

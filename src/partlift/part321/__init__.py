@@ -1,0 +1,1 @@
+"""part321 layer (see docs/CONVENTIONS.md)."""

@@ -1,0 +1,1 @@
+"""partstad layer (see docs/CONVENTIONS.md)."""

@@ -1,0 +1,1 @@
+"""shapes layer (see docs/CONVENTIONS.md)."""
