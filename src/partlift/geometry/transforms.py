@@ -80,7 +80,9 @@ def wrap_angle(angle: float) -> float:
     return float(np.pi) if y <= -np.pi + 1e-15 else y
 
 
-def look_at_rotation(eye: np.ndarray, target: np.ndarray = (0.0, 0.0, 0.0), up: np.ndarray = (0.0, 1.0, 0.0)) -> np.ndarray:
+def look_at_rotation(
+    eye: np.ndarray, target: np.ndarray = (0.0, 0.0, 0.0), up: np.ndarray = (0.0, 1.0, 0.0)
+) -> np.ndarray:
     """(3, 3) world -> OpenCV camera rotation of a camera at ``eye`` looking at ``target``.
 
     Camera +Z points at the target, +X to the viewer's right, +Y down (image rows), and the world
