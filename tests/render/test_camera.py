@@ -87,3 +87,11 @@ def test_resized_camera_projects_consistently():
     half = cam.resized(100, 50)
     pts = np.random.default_rng(0).uniform(-0.3, 0.3, (10, 3))
     assert_close(half.project(pts)[0], cam.project(pts)[0] / 2, atol=1e-9)
+
+
+def test_theta_turns_image_counter_clockwise():
+    above = np.array([[0.0, 0.5, 0.0]])
+    u0, v0 = Camera.from_pose(0, 0, 0, 3, 100, 64, 64).project(above)[0][0] - 32
+    u1, v1 = Camera.from_pose(0, 0, 0.3, 3, 100, 64, 64).project(above)[0][0] - 32
+    # displayed with v down, counter-clockwise means the angle atan2(-v, u) grows by theta
+    assert_close(np.arctan2(-v1, u1) - np.arctan2(-v0, u0), 0.3, atol=1e-9)

@@ -1,0 +1,33 @@
+# One entry point for setup, the main job and the tests (see README.md).
+# The CPU build of torch is pinned and installed first so no CUDA build is ever pulled.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.partlift-installed
+TORCH  := torch==2.13.0
+
+.PHONY: setup demo test test-all lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/partlift demo $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q $(ARGS)
+
+test-all: $(STAMP)
+	$(BIN)/pytest -q -m "slow or not slow" $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_render.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
