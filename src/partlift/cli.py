@@ -17,27 +17,60 @@ from partlift.errors import PartliftError
 # name -> "module:attribute" of a click command or group; imported lazily so `--help` stays fast.
 COMMANDS: dict[str, str] = {
     "demo": "partlift.commands.demo:demo",
+    "report": "partlift.commands.report:report",
     "render": "partlift.commands.render:render",
     "shapes": "partlift.commands.shapes:shapes",
+    "make-dataset": "partlift.commands.make_dataset:make_dataset",
     "eval": "partlift.commands.eval:eval_group",
+    "segment": "partlift.commands.partstad:segment",
+    "detect": "partlift.commands.part321:detect",
+}
+# Groups whose subcommands belong to different methods: group -> {subcommand: "module:attribute"}.
+SUBCOMMANDS: dict[str, dict[str, str]] = {
+    "train": {
+        "partstad": "partlift.commands.partstad:train_partstad",
+        "part321": "partlift.commands.part321:train_part321",
+    },
+    "bench": {
+        "partstad": "partlift.commands.partstad:bench_partstad",
+        "part321": "partlift.commands.part321:bench_part321",
+        "transfer": "partlift.commands.part321:bench_transfer",
+    },
+}
+GROUP_HELP = {
+    "train": "Train a method on a dataset (see the subcommands).",
+    "bench": "Run a method's benchmark on the embedded data and print the papers' tables.",
 }
 
 
+def _load(target: str) -> click.Command | None:
+    module, attr = target.split(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("partlift.commands"):
+            return None  # command not built in this checkout
+        raise
+
+
 class LazyGroup(click.Group):
+    """A group whose commands are imported on first use, from a name -> "module:attr" table."""
+
+    def __init__(self, *args, table: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.table = table
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        names = set(self.table) if self.table is not None else set(COMMANDS) | set(SUBCOMMANDS)
+        return sorted(n for n in names if self.get_command(ctx, n) is not None)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None:
-            return None
-        module, attr = target.split(":")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("partlift.commands"):
-                return None  # command not built yet in this checkout
-            raise
+        if self.table is not None:
+            return _load(self.table[name]) if name in self.table else None
+        if name in SUBCOMMANDS:
+            group = LazyGroup(name=name, table=SUBCOMMANDS[name], help=GROUP_HELP.get(name))
+            return group if group.list_commands(ctx) else None
+        return _load(COMMANDS[name]) if name in COMMANDS else None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
