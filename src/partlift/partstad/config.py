@@ -1,0 +1,242 @@
+"""Frozen configuration dataclasses of the PartSTAD pipeline, with the papers' defaults.
+
+Constants come from the public PartSLIP / PartSTAD code (/work/shared/research/partstad.md);
+deviations made for a CPU are marked "CPU default" and explained in docs/PARTSTAD.md.
+Every config round-trips through JSON (:func:`config_to_dict` / :func:`config_from_dict`), and
+:func:`config_hash` keys the on-disk preprocessing cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+
+from partlift.render.camera import PARTSLIP_VIEWS
+
+# PartSLIP's small-part priority list (bbox2seg.py): a superpoint that passes the null threshold for
+# one of these parts takes it even if a larger part scores higher.
+SMALL_PARTS: tuple[str, ...] = (
+    "handle", "button", "wheel", "knob", "switch", "bulb", "shaft", "touchpad", "camera", "screw",
+)
+PARTSLIP_IMAGE_SIZE = 800
+PARTSLIP_RADIUS_NDC = 0.005  # PyTorch3D point radius in NDC units: 2 px at 800 px
+
+
+@dataclass(frozen=True)
+class ViewConfig:
+    """Rendering of the point cloud into PartSLIP's fixed views."""
+
+    image_size: int = 256
+    """Square image side in pixels. PartSLIP: 800. CPU default 256 (docs/PARTSTAD.md, "Views")."""
+    radius_px: float | None = None
+    """Splat radius in pixels; None = from the point density (neighbouring splats overlap, so back
+    surfaces do not leak through holes), never below PartSLIP's 0.005 NDC (2 px at 800 px)."""
+    fov: float = 60.0
+    """Full vertical field of view in degrees (PyTorch3D FoVPerspectiveCameras default)."""
+    distance: float = 2.2
+    """Camera distance from the origin (the cloud is normalised to the unit sphere)."""
+    views: tuple[tuple[float, float], ...] = PARTSLIP_VIEWS
+    """(elevation, azimuth) in degrees of each view; PartSLIP's 10 views."""
+
+
+@dataclass(frozen=True)
+class SuperpointConfig:
+    """L0 cut-pursuit over-segmentation (PartSLIP ``gen_superpoint``)."""
+
+    k: int = 10
+    """Neighbours per point of the cut-pursuit graph (directed edges i -> its k NN)."""
+    reg: float = 0.05
+    """Cut-pursuit regularisation strength; larger = fewer, bigger superpoints."""
+    color_weight: float = 0.3
+    """Node features are [normal, color_weight * rgb]."""
+    edge_lambda: float = 1.0
+    """lambda_e of the edge weight (1 / (lambda_e + d/mean d + |df|/mean |df|))^2."""
+    min_size: int = 10
+    """Components with at most this many points are merged into their nearest bigger component."""
+    normal_radius: float = 0.1
+    """Radius of the normal-estimation neighbourhood (Open3D hybrid search, unit-sphere units)."""
+    normal_max_nn: int = 30
+    """At most this many neighbours (within ``normal_radius``) per normal estimate."""
+
+
+@dataclass(frozen=True)
+class VotingConfig:
+    """PartSLIP voting (Eq. 1) and instance merging constants."""
+
+    null_threshold: float = 0.5
+    """A superpoint whose best score (or best label probability) is below this stays unlabelled."""
+    whole_object_ratio: float = 0.98
+    """Proposals containing at least this fraction of all projected points are dropped (whole object)."""
+    small_parts: tuple[str, ...] = SMALL_PARTS
+    """Small-part priority list (reverse label order scan)."""
+    adjacency_threshold: float = 0.02
+    """Superpoints are adjacent if their 3D boxes overlap or are closer than this along every axis."""
+    ratio_distance: float = 0.2
+    """PartSLIP instance merge: maximum box-ratio distance of two superpoints."""
+    size_ratio: float = 100.0
+    """PartSLIP instance merge: maximum size ratio of two superpoints."""
+    instance_iou: float = 0.5
+    """PartSLIP keeps a merged instance if some view's 2D box of it has IoU > this with a proposal."""
+    min_visible: int = 1
+    """A view counts for a superpoint only if it sees at least this many of its points (PartSLIP 1,
+    PartSTAD's training code 2; see :class:`TrainConfig`)."""
+
+
+@dataclass(frozen=True)
+class WeightNetConfig:
+    """PartSTAD's weight network (``WeightPredNetworkCNe``, ``--network linear_cn``)."""
+
+    tau: float = 10.0
+    """Offset of phi(x) = max(tau + x, 0)."""
+    pos_enc: bool = True
+    """Append a NeRF positional encoding of [view direction, box / image size]."""
+    num_freqs: int = 10
+    """Frequencies 2^0 .. 2^(num_freqs-1) of the positional encoding."""
+    init_std: float = 1e-4
+    """Standard deviation of the initial Linear weights (biases start at 0), so W(b) ~ tau at init."""
+    cn_eps: float = 1e-6
+    """Added to the context-norm std: the public code divides by 0 for a shape with one proposal."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """PartSTAD optimisation (``run_partstad.py`` defaults)."""
+
+    epochs: int = 400
+    """Passes over the few-shot shapes."""
+    batch_size: int = 2
+    """Shapes per step (8 shapes -> 4 steps per epoch)."""
+    lr: float = 1e-4
+    """AdamW learning rate of the weight network."""
+    null_lr: float = 0.05
+    """AdamW learning rate of the null score."""
+    weight_decay: float = 0.01
+    """AdamW weight decay (PyTorch default) for both parameter groups."""
+    null_init: float = 10.0
+    """Initial unnormalised null score."""
+    null_floor: float = 5e-4
+    """Null logit = max(relu(theta_null), null_floor)."""
+    loss: str = "mriou"
+    """"mriou" (Eq. 2-4) or "ce" (cross-entropy on superpoint soft labels; supplementary ablation)."""
+    min_visible: int = 2
+    """A view counts for a superpoint only if it sees at least this many of its points."""
+    validate_every: int = 1
+    """Validate (mIoU on the validation shapes) every this many epochs; the best epoch is kept."""
+    seed: int = 0
+    """Seed of the network initialisation and the batch order."""
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Corruption of ground-truth proposals (``noisy-oracle``)."""
+
+    drop_rate: float = 0.2
+    """Probability that a ground-truth instance mask is dropped."""
+    false_positive_rate: float = 0.2
+    """Expected number of spurious proposals per true proposal (random blobs with random labels)."""
+    label_swap_rate: float = 0.1
+    """Probability that a kept proposal gets a wrong random label."""
+    box_jitter: float = 0.1
+    """Box sides move by up to this fraction of the box size; the mask is cut to the jittered box."""
+
+
+@dataclass(frozen=True)
+class ProposerConfig:
+    """2D part proposals (``partlift.partstad.proposals``)."""
+
+    kind: str = "learned"
+    """"learned" (default), "oracle", "noisy-oracle", "grounding-dino", "owlv2"."""
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    """Noise of ``noisy-oracle``."""
+    min_area_px: int = 4
+    """Proposals (instance masks) smaller than this many pixels are discarded."""
+    seed: int = 0
+    """Seed of the noisy oracle (combined with the shape name and view)."""
+
+
+@dataclass(frozen=True)
+class LearnedProposerConfig:
+    """The compact CNN part detector/segmenter (``partlift.models.proposal_net``) and its training."""
+
+    width: int = 16
+    """Channels of the first U-Net level (doubled per level)."""
+    depth: int = 3
+    """Number of U-Net down-sampling levels."""
+    train_views: int = 48
+    """Random views rendered per few-shot shape for training."""
+    steps: int = 600
+    """Optimiser steps."""
+    batch_size: int = 8
+    """Images per step."""
+    lr: float = 3e-3
+    """AdamW learning rate (cosine decay)."""
+    thresholds: tuple[float, ...] = (0.3, 0.5, 0.7)
+    """Part-probability thresholds; connected components at each give the instance proposals."""
+    boundary_threshold: float = 0.5
+    """Pixels with instance-boundary probability above this split touching instances."""
+    max_proposals_per_view: int = 40
+    """Keep at most this many proposals per view (highest score first)."""
+    seed: int = 0
+    """Seed of the render sampling, augmentation and initialisation."""
+
+
+@dataclass(frozen=True)
+class PartSTADConfig:
+    """Everything that defines a PartSTAD model (saved as JSON beside its weights)."""
+
+    views: ViewConfig = field(default_factory=ViewConfig)
+    superpoints: SuperpointConfig = field(default_factory=SuperpointConfig)
+    proposer: ProposerConfig = field(default_factory=ProposerConfig)
+    learned: LearnedProposerConfig = field(default_factory=LearnedProposerConfig)
+    voting: VotingConfig = field(default_factory=VotingConfig)
+    weight_net: WeightNetConfig = field(default_factory=WeightNetConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    use_masks: bool = True
+    """Lift proposal masks (PartSTAD, SAM integration); False lifts their boxes (PartSLIP)."""
+    weights: str = "learned"
+    """"learned" (the weight network), "none" (all 1, PartSLIP voting), "confidence" (tau * score,
+    only the null score is fitted)."""
+
+
+# ---------------------------------------------------------------------------------------------- JSON
+
+
+def config_to_dict(cfg) -> dict:
+    """A JSON-ready dict of a (nested) config dataclass; tuples become lists."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def _build(cls, data):
+    if not dataclasses.is_dataclass(cls):
+        return data
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value)
+        elif isinstance(value, list):
+            kwargs[name] = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def config_from_dict(cls, data: dict):
+    """Inverse of :func:`config_to_dict` for the config class ``cls``; missing fields take defaults."""
+    return _build(cls, data)
+
+
+def config_hash(*parts) -> str:
+    """A short stable hash of configs / plain values (keys the preprocessing cache)."""
+    blob = json.dumps(
+        [config_to_dict(p) if dataclasses.is_dataclass(p) else p for p in parts], sort_keys=True, default=str
+    )
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
