@@ -205,7 +205,7 @@ def shape_instance_stats_from_labels(
         raise LabelMismatchError(f"{where} ground truth: labels must lie in [-1, {num_parts - 1}]")
     # ground-truth instances: label = most frequent semantic label (ties -> smallest)
     gt_ids = np.unique(ins[ins >= 0])
-    g_index = np.full(int(ins.max(initial=-1)) + 1, -1, dtype=np.int64)
+    g_index = np.full(int(ins.max(initial=-1)) + 2, -1, dtype=np.int64)  # +2: never empty
     g_index[gt_ids] = np.arange(len(gt_ids))
     gi = np.where(ins >= 0, g_index[np.maximum(ins, 0)], -1)
     votes = np.zeros((len(gt_ids), num_parts + 1), dtype=np.int64)
@@ -214,11 +214,11 @@ def shape_instance_stats_from_labels(
     other_ids = np.flatnonzero(g_lab < 0)
     is_other = np.isin(gi, other_ids) & (gi >= 0)
     kept_g = np.flatnonzero(g_lab >= 0)
-    remap = np.full(len(gt_ids), -1, dtype=np.int64)
+    remap = np.full(len(gt_ids) + 1, -1, dtype=np.int64)  # +1: never empty
     remap[kept_g] = np.arange(len(kept_g))
     g = np.where(gi >= 0, remap[np.maximum(gi, 0)], -1)  # -1 for no instance or "other"
     kept_p = np.flatnonzero(lab >= 0)
-    premap = np.full(len(lab), -1, dtype=np.int64)
+    premap = np.full(len(lab) + 1, -1, dtype=np.int64)  # +1: never empty
     premap[kept_p] = np.arange(len(kept_p))
     p = np.where(pin >= 0, premap[np.maximum(pin, 0)], -1)
     p = np.where(is_other, -1, p)  # "other" points are removed from every prediction

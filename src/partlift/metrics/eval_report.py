@@ -1,0 +1,80 @@
+"""The result of a dataset evaluation: tables + the protocol and options that produced them."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from partlift.metrics.tables import MetricTable, format_category_table, format_part_table, json_safe, tables_to_json
+
+# Bump when a metric definition or default changes (docs/CONVENTIONS.md, "Metrics").
+METRIC_PROTOCOL_VERSION = "1.0"
+
+
+@dataclass
+class EvalReport:
+    """One evaluation run.
+
+    Attributes:
+        protocol: ``"partnete"`` (PartSTAD) or ``"part321"``.
+        options: every option that affects the numbers (JSON-serialisable).
+        tables: the metric tables (values as computed: fractions in [0, 1], Chamfer scaled).
+        display_scales: per table, factor applied when printing (100 for percentages).
+        counts: bookkeeping (number of shapes per category, missing predictions, ...).
+        notes: human-readable remarks printed under the tables (e.g. what was excluded and why).
+        digits: decimals when printing.
+    """
+
+    protocol: str
+    options: dict
+    tables: list[MetricTable]
+    display_scales: list[float]
+    counts: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    digits: int = 1
+
+    def table(self, name: str) -> MetricTable:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        from partlift import __version__
+
+        d = {
+            "protocol": self.protocol,
+            "protocol_version": METRIC_PROTOCOL_VERSION,
+            "partlift_version": __version__,
+            "options": self.options,
+        }
+        d.update(tables_to_json(self.tables))
+        d["counts"] = self.counts
+        d["notes"] = list(self.notes)
+        return json_safe(d)
+
+    def write_json(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False))
+        os.replace(tmp, path)
+        return path
+
+    def format_text(self, per_part: bool = False, tables: Sequence[str] | None = None) -> str:
+        chosen = [(t, s) for t, s in zip(self.tables, self.display_scales, strict=True)
+                  if tables is None or t.name in tables]
+        ts, ss = [t for t, _ in chosen], [s for _, s in chosen]
+        out = [f"protocol {self.protocol} v{METRIC_PROTOCOL_VERSION} (printed: {_scales_note(ts, ss)})",
+               format_category_table(ts, ss, self.digits)]
+        if per_part and any(t.per_part for t in ts):
+            out += ["", format_part_table(ts, ss, self.digits)]
+        out += [f"note: {n}" for n in self.notes]
+        return "\n".join(out)
+
+
+def _scales_note(tables: Sequence[MetricTable], scales: Sequence[float]) -> str:
+    return ", ".join(t.name if s == 1 else f"{t.name} x{s:g}" for t, s in zip(tables, scales, strict=True))

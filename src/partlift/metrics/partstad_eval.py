@@ -1,0 +1,164 @@
+"""``partlift eval partstad``: semantic mIoU and instance mAP50 over a PartNetE-layout directory pair.
+
+Ground truth and predictions are read one shape at a time (a PartNetE test split has ~1,900 shapes
+of ~10^5 points each); only per-shape IoUs and matching statistics are kept.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from partlift.datasets.eval_formats import PartneteLabels, read_partnete_label_file
+from partlift.datasets.partnete_meta import PARTNETE_PARTS
+from partlift.errors import LabelMismatchError
+from partlift.metrics.eval_report import EvalReport
+from partlift.metrics.instance import ShapeInstanceStats, instance_map_from_stats, shape_instance_stats_from_labels
+from partlift.metrics.io import Problems, check_extra, check_root, discover_partnete, read_meta
+from partlift.metrics.segmentation import semantic_miou_from_ious, shape_part_ious
+
+
+@dataclass(frozen=True)
+class PartstadEvalOptions:
+    """Options of the PartNetE evaluation (all recorded in the JSON output)."""
+
+    semantic: bool = True
+    """Compute semantic mIoU."""
+    instance: bool = True
+    """Compute part-aware and part-agnostic mAP (needs ``instance_seg`` in ground truth and predictions)."""
+    iou_threshold: float = 0.5
+    """Instance match threshold; a match needs IoU strictly greater."""
+    ap_origin_point: bool = True
+    """Prepend (recall 0, precision 1) to the PR curve, as PartNet's AP code does."""
+    allow_missing: bool = False
+    """Score a shape without a prediction file as empty (all -1, no instances) instead of failing."""
+
+
+def _check_range(a: np.ndarray, n: int, what: str, where: Path, problems: Problems) -> bool:
+    if a.size and (a.min() < -1 or a.max() >= n):
+        problems.add(where, f"{what} has labels {int(a.min())}..{int(a.max())} but the category has {n} parts "
+                            f"(valid: -1..{n - 1})", LabelMismatchError)
+        return False
+    return True
+
+
+def _check_names(lab: PartneteLabels, names: tuple[str, ...], where: Path, problems: Problems) -> bool:
+    if lab.part_names is not None and tuple(lab.part_names) != tuple(names):
+        unknown = [s for s in lab.part_names if s not in names]
+        problems.add(where, f"part_names {list(lab.part_names)} differ from the category's {list(names)}"
+                            + (f" (unknown names: {unknown})" if unknown else ""), LabelMismatchError)
+        return False
+    return True
+
+
+def evaluate_partstad(
+    gt_dir: str | os.PathLike,
+    pred_dir: str | os.PathLike,
+    options: PartstadEvalOptions = PartstadEvalOptions(),
+    progress: Callable[[int, int], None] | None = None,
+) -> EvalReport:
+    """Evaluate predictions against PartNetE ground truth (layouts in docs/FORMATS.md).
+
+    Every problem in the inputs (missing prediction, point-count mismatch, unknown category or part
+    name, labels out of range, missing instance fields) is collected and raised together as one
+    ReadError / LabelMismatchError listing the files. ``progress(done, total)`` is called per shape.
+    """
+    gt_root, pred_root = check_root(gt_dir, "ground-truth"), check_root(pred_dir, "prediction")
+    problems = Problems()
+    meta = read_meta(gt_root, problems)
+    table = meta if meta is not None else PARTNETE_PARTS
+    gt_index, pred_index = discover_partnete(gt_root), discover_partnete(pred_root)
+    check_extra(gt_index, pred_index, pred_root, problems, "shape")
+    if not any(gt_index.values()):
+        problems.add(gt_root, "no ground-truth shapes (<Category>/<shape_id>/label.npy) found")
+    for cat in gt_index:
+        if cat not in table:
+            src = "meta.json" if meta is not None else "the built-in PartNetE table"
+            problems.add(gt_root / cat, f"unknown category {cat!r}: not in {src}", LabelMismatchError)
+    pred_known = {c: set(v) for c, v in pred_index.items()}
+
+    rows: dict[str, list[np.ndarray]] = {c: [] for c in gt_index if c in table}
+    stats: dict[str, list[ShapeInstanceStats]] = {c: [] for c in rows}
+    missing: list[str] = []
+    total, done = sum(len(v) for v in gt_index.values()), 0
+    for cat, shape_ids in gt_index.items():
+        names = tuple(table.get(cat, ()))
+        for sid in shape_ids:
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            gt_file = gt_root / cat / sid / "label.npy"
+            pred_file = pred_root / cat / sid / "label.npy"
+            n_before = len(problems)
+            gt = pred = None
+            with problems.capture(gt_file):
+                gt = read_partnete_label_file(gt_file, prediction=False)
+            if sid in pred_known.get(cat, ()) and pred_file.exists():
+                with problems.capture(pred_file):
+                    pred = read_partnete_label_file(pred_file, prediction=True)
+            elif options.allow_missing:
+                missing.append(f"{cat}/{sid}")
+            else:
+                problems.add(pred_file, "missing prediction (use --allow-missing to score it as empty)")
+            if gt is None or cat not in table or len(problems) > n_before:
+                continue
+            if pred is None:  # allowed missing: empty prediction
+                n = len(gt.semantic)
+                pred = PartneteLabels(np.full(n, -1, np.int64), np.full(n, -1, np.int64),
+                                      np.zeros(0, np.int64), np.zeros(0))
+            ok = _check_names(gt, names, gt_file, problems) & _check_names(pred, names, pred_file, problems)
+            if len(pred.semantic) != len(gt.semantic):
+                problems.add(pred_file, f"has {len(pred.semantic)} points but the ground truth {gt_file} has "
+                                        f"{len(gt.semantic)}", LabelMismatchError)
+                continue
+            ok &= _check_range(gt.semantic, len(names), "semantic_seg", gt_file, problems)
+            ok &= _check_range(pred.semantic, len(names), "semantic_seg", pred_file, problems)
+            if options.instance:
+                if gt.instance is None:
+                    problems.add(gt_file, "has no instance_seg (needed for mAP; use --no-instance to skip it)")
+                    ok = False
+                if pred.instance is None:
+                    problems.add(pred_file, "has no instance_seg/instance_label/instance_score "
+                                            "(needed for mAP; use --no-instance to skip it)")
+                    ok = False
+                elif not _check_range(pred.instance_label, len(names), "instance_label", pred_file, problems):
+                    ok = False
+            if not ok or len(problems):
+                continue  # keep validating the remaining files, but stop computing
+            with problems.capture(pred_file):
+                if options.semantic:
+                    rows[cat].append(shape_part_ious(pred.semantic, gt.semantic, len(names), f"{cat}/{sid}"))
+                if options.instance:
+                    stats[cat].append(shape_instance_stats_from_labels(
+                        gt.semantic, gt.instance, pred.instance, pred.instance_label, pred.instance_score,
+                        len(names), f"{cat}/{sid}"))
+    problems.raise_if_any(f"the evaluation inputs (ground truth {gt_root}, predictions {pred_root})")
+
+    part_names = {c: tuple(table[c]) for c in rows}
+    tables, scales = [], []
+    if options.semantic:
+        sem = semantic_miou_from_ious({c: np.asarray(r).reshape(-1, len(part_names[c])) for c, r in rows.items()},
+                                      part_names, {c: gt_index[c] for c in rows})
+        tables.append(sem.table)
+        scales.append(100.0)
+    counts: dict = {"num_shapes": {c: len(gt_index[c]) for c in rows}, "missing_predictions": missing}
+    if options.instance:
+        ins = instance_map_from_stats(stats, part_names, options.iou_threshold, options.ap_origin_point)
+        tables += [ins.part_aware, ins.part_agnostic]
+        scales += [100.0, 100.0]
+        counts["num_gt_instances"] = ins.num_gt
+        counts["num_pred_instances"] = ins.num_pred
+    notes = []
+    if missing:
+        notes.append(f"{len(missing)} shape(s) had no prediction and were scored as empty: {', '.join(missing)}")
+    for t in tables:
+        undefined = [f"{c}/{p}" for c, parts in t.per_part.items() for p, v in parts.items() if np.isnan(v)]
+        if undefined:
+            notes.append(f"{t.name}: parts without ground truth, left out of the means: {', '.join(undefined)}")
+    opts = asdict(options)
+    opts["part_names_source"] = "meta.json" if meta is not None else "builtin:PartNetE"
+    return EvalReport("partnete", opts, tables, scales, counts, notes)
