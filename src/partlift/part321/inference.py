@@ -1,0 +1,390 @@
+"""Part321 inference by render-and-compare on features (section 4.4; NeMo, part321.md section 2).
+
+1. Score the 144 initial poses (12 azimuths x 4 elevations x 3 in-plane rotations) of the
+   undeformed template without gradient and keep the best.
+2. Optimise the object pose (azimuth, elevation, theta) with the template undeformed.
+3. Optimise pose and, per part, T (axis-angle rotation + translation), S (log-scale along the part's
+   principal axes) and the shape latent Z (one per part, on the simplex of the training shapes),
+   minimising the reconstruction loss + w_consist * L_consist.
+
+Both optimisation stages use Adam (lr 0.05, betas (0.4, 0.6)) with the learning rate multiplied
+by 0.2 every 100 steps (NeMo's schedule; the paper's 300 steps for the part stage).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+
+from partlift.part321.feature_render import (
+    rasterize_camera_points,
+    render_features,
+    render_features_nograd,
+)
+from partlift.part321.losses import consistency_loss, fg_bg_score_loss, l2_recon_loss
+from partlift.part321.neural_mesh import DeformableNeuralMesh
+from partlift.part321.pose import (
+    apply_part_transforms,
+    part_axes,
+    world_to_camera_rotation_t,
+)
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """Inference settings (paper / NeMo defaults unless noted in docs/PART321.md)."""
+
+    azimuth_samples: int = 12
+    """Initial azimuths, linspace(0, 2 pi, 12, endpoint=False)."""
+    elevation_range: tuple[float, float] = (-np.pi / 6, np.pi / 3)
+    """Initial elevations span (radians), inclusive."""
+    elevation_samples: int = 4
+    """Number of initial elevations ({-30, 0, 30, 60} degrees)."""
+    theta_range: tuple[float, float] = (-np.pi / 6, np.pi / 6)
+    """Initial in-plane rotations span (radians), inclusive."""
+    theta_samples: int = 3
+    """Number of initial in-plane rotations."""
+    pose_steps: int = 100
+    """Steps of the pose-only stage (template undeformed). NeMo uses 300; see docs/PART321.md."""
+    part_steps: int = 300
+    """Steps of the pose + part stage (the paper's 300)."""
+    lr: float = 0.05
+    """Adam learning rate."""
+    betas: tuple[float, float] = (0.4, 0.6)
+    """Adam betas."""
+    lr_decay: float = 0.2
+    """Learning-rate factor applied every ``decay_every`` steps."""
+    decay_every: int = 100
+    """Steps between learning-rate decays."""
+    loss: str = "fg_bg"
+    """Reconstruction loss: "fg_bg" (NeMo's foreground/clutter score) or "l2" (Eq. 4)."""
+    w_consist: float = 1.0
+    """Weight of the geometry-consistency loss (Eq. 5)."""
+    tau: float = 0.03
+    """Consistency threshold tau (object units; the template is normalised to a unit box)."""
+    max_pairs: int = 20000
+    """At most this many consistency pairs (a seeded subset if there are more)."""
+    optimize_parts: bool = True
+    """Run the part stage at all (False = pose only)."""
+    optimize_scale: bool = True
+    """Optimise the per-part scale S (ablation "w/o scaling" sets False)."""
+    optimize_deformation: bool = True
+    """Optimise the per-part shape latent Z (ablation "w/o deformation" sets False)."""
+    optimize_part_pose: bool = True
+    """Optimise the per-part transformation T."""
+    deformation_mode: str = "network"
+    """"network": evaluate phi(V, z) every step; "blend": linear blend of the per-shape offsets
+    phi(V, e_y) (exact at the simplex corners, much faster)."""
+    part_lr_scale: float = 0.2
+    """Learning-rate factor of the per-part T, S (object units are ~10x smaller than angles)."""
+    seed: int = 0
+    """Seed for the consistency-pair subset."""
+
+
+@dataclass
+class RenderSetup:
+    """The feature map's camera: intrinsics (fx, fy, cx, cy) in feature pixels, size, distance."""
+
+    intrinsics: tuple[float, float, float, float]
+    width: int
+    height: int
+    distance: float
+
+
+@dataclass
+class InferenceResult:
+    """Output of :func:`infer` (object frame = template frame; camera = OpenCV, docs/CONVENTIONS.md).
+
+    Attributes:
+        azimuth, elevation, theta, distance: object pose (radians, object units).
+        vertices: (K, 3) float32 final object-frame vertices (deformed, parts moved).
+        camera_vertices: (K, 3) float32 the same in the camera frame.
+        part_rotvec, part_translation, part_log_scale: (P, 3) per-part T and S.
+        part_latents: (P, D) per-part shape latents.
+        initial_pose: (azimuth, elevation, theta) chosen from the grid.
+        losses: dict of loss histories per stage.
+        seconds: dict of wall-clock seconds per stage.
+    """
+
+    azimuth: float
+    elevation: float
+    theta: float
+    distance: float
+    vertices: np.ndarray
+    camera_vertices: np.ndarray
+    part_rotvec: np.ndarray
+    part_translation: np.ndarray
+    part_log_scale: np.ndarray
+    part_latents: np.ndarray
+    initial_pose: tuple[float, float, float]
+    losses: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+    def rotation(self) -> np.ndarray:
+        """(3, 3) float64 world -> camera rotation."""
+        with torch.no_grad():
+            return world_to_camera_rotation_t(
+                torch.tensor(self.azimuth, dtype=torch.float64),
+                torch.tensor(self.elevation, dtype=torch.float64),
+                torch.tensor(self.theta, dtype=torch.float64),
+            ).numpy()
+
+
+def initial_pose_grid(cfg: InferenceConfig) -> np.ndarray:
+    """(A * E * T, 3) float64 (azimuth, elevation, theta) grid, azimuth-major."""
+    az = np.linspace(0, 2 * np.pi, cfg.azimuth_samples, endpoint=False)
+    el = np.linspace(cfg.elevation_range[0], cfg.elevation_range[1], cfg.elevation_samples)
+    th = np.linspace(cfg.theta_range[0], cfg.theta_range[1], cfg.theta_samples)
+    return np.stack(np.meshgrid(az, el, th, indexing="ij"), axis=-1).reshape(-1, 3)
+
+
+def recon_loss(rendered: torch.Tensor, feature: torch.Tensor, clutter_score: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind == "fg_bg":
+        return fg_bg_score_loss(rendered, feature, clutter_score)
+    if kind == "l2":
+        return l2_recon_loss(rendered, feature)
+    raise ValueError(f"unknown reconstruction loss {kind!r}; use 'fg_bg' or 'l2'")
+
+
+def clutter_score_map(feature: torch.Tensor, mesh: DeformableNeuralMesh) -> torch.Tensor:
+    """(H, W) similarity of every pixel feature to the mesh's mean clutter feature."""
+    return torch.einsum("chw,c->hw", feature, torch.as_tensor(mesh.clutter_mean(), dtype=feature.dtype))
+
+
+def _pose_maps(mesh: DeformableNeuralMesh, grid: np.ndarray, setup: RenderSetup) -> torch.Tensor:
+    """(N, C, H, W) pre-rendered feature maps of the undeformed template (cached on the mesh)."""
+    key = ("pre_render", setup.intrinsics, setup.width, setup.height, setup.distance, grid.tobytes())
+    if key in mesh._cache:
+        return mesh._cache[key]
+    rot = world_to_camera_rotation_t(*torch.as_tensor(grid, dtype=torch.float64).unbind(-1)).numpy()
+    v = mesh.vertices.astype(np.float64)
+    cams = [v @ r.T + np.array([0.0, 0.0, setup.distance]) for r in rot]
+    frags = rasterize_camera_points(cams, mesh.faces, setup.intrinsics, setup.width, setup.height, with_bary=True)
+    feats = torch.as_tensor(mesh.features)
+    maps = torch.cat(
+        [
+            render_features_nograd(frags.face_ids[i : i + 16], frags.bary[i : i + 16], mesh.faces, feats)
+            for i in range(0, len(grid), 16)
+        ]
+    )
+    mesh._cache[key] = maps
+    return maps
+
+
+def score_initial_poses(
+    mesh: DeformableNeuralMesh, feature: torch.Tensor, clutter_score: torch.Tensor, setup: RenderSetup,
+    cfg: InferenceConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Loss of every grid pose (no gradient). Returns ((N, 3) grid, (N,) losses)."""
+    grid = initial_pose_grid(cfg)
+    with torch.no_grad():
+        maps = _pose_maps(mesh, grid, setup).to(feature.dtype)
+        losses = torch.cat(
+            [recon_loss(maps[i : i + 32], feature, clutter_score, cfg.loss) for i in range(0, len(maps), 32)]
+        )
+    return grid, losses.numpy()
+
+
+def consistency_pairs(mesh: DeformableNeuralMesh, tau: float, max_pairs: int, seed: int) -> np.ndarray:
+    """(M, 2) int64 template vertex pairs of different parts closer than ``tau`` (Eq. 5)."""
+    key = ("pairs", tau, max_pairs, seed)
+    if key in mesh._cache:
+        return mesh._cache[key]
+    pairs = cKDTree(mesh.vertices).query_pairs(tau, output_type="ndarray").astype(np.int64)
+    g = mesh.groups()
+    if len(pairs):
+        pairs = pairs[g[pairs[:, 0]] != g[pairs[:, 1]]]
+    if len(pairs) > max_pairs:
+        pairs = pairs[np.sort(np.random.default_rng(seed).choice(len(pairs), max_pairs, replace=False))]
+    mesh._cache[key] = pairs
+    return pairs
+
+
+def project_to_simplex(x: torch.Tensor) -> torch.Tensor:
+    """Euclidean projection of each row of (N, D) onto the probability simplex."""
+    u, _ = torch.sort(x, dim=-1, descending=True)
+    css = u.cumsum(-1) - 1.0
+    k = torch.arange(1, x.shape[-1] + 1, dtype=x.dtype)
+    cond = u - css / k > 0
+    rho = cond.to(x.dtype).cumsum(-1).argmax(-1, keepdim=True)  # last index where cond holds
+    theta = css.gather(-1, rho) / (rho + 1).to(x.dtype)
+    return torch.clamp(x - theta, min=0.0)
+
+
+class _Scene:
+    """The differentiable forward model of one image: parameters -> camera-frame vertices."""
+
+    def __init__(self, mesh: DeformableNeuralMesh, cfg: InferenceConfig, dtype=torch.float32) -> None:
+        t = mesh.tensors(dtype)
+        self.mesh, self.cfg, self.dtype = mesh, cfg, dtype
+        self.v, self.faces, self.feats, self.groups = t["vertices"], t["faces"], t["features"], t["groups"]
+        self.num_parts = mesh.num_parts
+        key = ("axes", dtype)
+        if key not in mesh._cache:
+            mesh._cache[key] = torch.as_tensor(part_axes(mesh.vertices, mesh.groups(), mesh.num_parts), dtype=dtype)
+        self.axes = mesh._cache[key]
+        self.deformer = mesh.deformer
+        self.basis = None
+        if self.deformer is not None:
+            key = ("basis", dtype)
+            if key not in mesh._cache:
+                with torch.no_grad():
+                    eye = torch.eye(self.deformer.latent_dim, dtype=torch.float32)
+                    v32 = self.v.float()
+                    enc = self.deformer.net.encode(v32)
+                    mesh._cache[key] = torch.stack(
+                        [self.deformer.net(v32, eye[y].expand(len(v32), -1), enc) for y in range(len(eye))]
+                    ).to(dtype)  # (D, K, 3)
+                    mesh._cache[("enc", dtype)] = enc
+            self.basis = mesh._cache[key]
+            self.enc = mesh._cache[("enc", dtype)]
+
+    def object_vertices(self, params: dict) -> torch.Tensor:
+        v = self.v
+        if "latents" in params and self.deformer is not None:
+            rest = torch.zeros(1, self.deformer.latent_dim, dtype=self.dtype)
+            rest[0, 0] = 1.0
+            z = torch.cat([params["latents"], rest])[self.groups]  # (K, D); the no-part rest keeps the template
+            if self.cfg.deformation_mode == "blend":
+                off = torch.einsum("kd,dkc->kc", z, self.basis)
+            else:
+                off = self.deformer.net(v.float(), z.float(), self.enc.float()).to(self.dtype)
+            v = v + off
+        if "rotvec" in params:
+            v = apply_part_transforms(
+                v, self.groups, self.axes, params["rotvec"], params["translation"], params["log_scale"]
+            )
+        return v
+
+    def camera_vertices(self, params: dict, obj: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        obj = self.object_vertices(params) if obj is None else obj
+        rot = world_to_camera_rotation_t(params["azimuth"], params["elevation"], params["theta"]).to(self.dtype)
+        cam = obj @ rot.t()
+        cam = cam + torch.stack([torch.zeros_like(params["distance"]), torch.zeros_like(params["distance"]),
+                                 params["distance"]]).to(self.dtype)
+        return cam, obj
+
+
+def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_score, setup, steps, cfg, pairs):
+    groups = []
+    for name in trainable:
+        lr = cfg.lr * (cfg.part_lr_scale if name in ("rotvec", "translation", "log_scale") else 1.0)
+        groups.append({"params": [params[name]], "lr": lr})
+    opt = torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.decay_every, gamma=cfg.lr_decay)
+    pairs_t = torch.as_tensor(pairs, dtype=torch.long) if pairs is not None else None
+    history = []
+    for _ in range(steps):
+        cam, obj = scene.camera_vertices(params)
+        rendered, _ = render_features(cam, scene.faces, scene.feats, setup.intrinsics, setup.width, setup.height)
+        loss = recon_loss(rendered, feature, clutter_score, cfg.loss)
+        if pairs_t is not None and cfg.w_consist > 0:
+            loss = loss + cfg.w_consist * consistency_loss(obj, pairs_t, cfg.tau)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if "latents" in trainable:
+            with torch.no_grad():
+                params["latents"].copy_(project_to_simplex(params["latents"]))
+        history.append(float(loss.detach()))
+    return history
+
+
+def infer(
+    mesh: DeformableNeuralMesh,
+    feature: torch.Tensor,
+    setup: RenderSetup,
+    cfg: InferenceConfig = InferenceConfig(),
+    initial_pose: tuple[float, float, float] | None = None,
+) -> InferenceResult:
+    """Recover pose and part configuration from one image's feature map.
+
+    Args:
+        mesh: the trained deformable neural mesh.
+        feature: (C, H, W) L2-normalised image features (H, W = ``setup.height, setup.width``).
+        setup: the feature map's camera.
+        cfg: inference settings.
+        initial_pose: skip the grid search and start from this (azimuth, elevation, theta).
+    """
+    if feature.shape[1:] != (setup.height, setup.width):
+        raise ValueError(
+            f"feature map {tuple(feature.shape)} does not match the render size {setup.height}x{setup.width}"
+        )
+    feature = feature.detach().float()
+    seconds: dict[str, float] = {}
+    losses: dict[str, list] = {}
+    clu = clutter_score_map(feature, mesh)
+    t0 = time.perf_counter()
+    if initial_pose is None:
+        grid, init_losses = score_initial_poses(mesh, feature, clu, setup, cfg)
+        best = grid[int(np.argmin(init_losses))]
+        losses["init"] = init_losses.tolist()
+    else:
+        best = np.asarray(initial_pose, dtype=np.float64)
+    seconds["init"] = time.perf_counter() - t0
+
+    scene = _Scene(mesh, cfg)
+    num_parts = mesh.num_parts
+    params = {
+        "azimuth": torch.tensor(float(best[0]), requires_grad=True),
+        "elevation": torch.tensor(float(best[1]), requires_grad=True),
+        "theta": torch.tensor(float(best[2]), requires_grad=True),
+        "distance": torch.tensor(float(setup.distance)),
+    }
+    t0 = time.perf_counter()
+    losses["pose"] = _run_stage(scene, params, ["azimuth", "elevation", "theta"], feature, clu, setup,
+                                cfg.pose_steps, cfg, None)
+    seconds["pose"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    params.update({
+        "rotvec": torch.zeros(num_parts, 3, requires_grad=cfg.optimize_part_pose),
+        "translation": torch.zeros(num_parts, 3, requires_grad=cfg.optimize_part_pose),
+        "log_scale": torch.zeros(num_parts, 3, requires_grad=cfg.optimize_scale),
+    })
+    trainable = ["azimuth", "elevation", "theta"]
+    if cfg.optimize_part_pose:
+        trainable += ["rotvec", "translation"]
+    if cfg.optimize_scale:
+        trainable.append("log_scale")
+    if mesh.deformer is not None:
+        z = torch.zeros(num_parts, mesh.deformer.latent_dim)
+        z[:, 0] = 1.0
+        params["latents"] = z.requires_grad_(cfg.optimize_deformation)
+        if cfg.optimize_deformation:
+            trainable.append("latents")
+    if cfg.optimize_parts and cfg.part_steps > 0 and num_parts > 0:
+        pairs = consistency_pairs(mesh, cfg.tau, cfg.max_pairs, cfg.seed) if cfg.w_consist > 0 else None
+        losses["parts"] = _run_stage(scene, params, trainable, feature, clu, setup, cfg.part_steps, cfg, pairs)
+    seconds["parts"] = time.perf_counter() - t0
+
+    with torch.no_grad():
+        cam, obj = scene.camera_vertices(params)
+    p = {k: v.detach() for k, v in params.items()}
+    return InferenceResult(
+        azimuth=float(p["azimuth"]), elevation=float(p["elevation"]), theta=float(p["theta"]),
+        distance=float(p["distance"]), vertices=obj.numpy().astype(np.float32),
+        camera_vertices=cam.numpy().astype(np.float32),
+        part_rotvec=p["rotvec"].numpy(), part_translation=p["translation"].numpy(),
+        part_log_scale=p["log_scale"].numpy(),
+        part_latents=p["latents"].numpy() if "latents" in p else np.zeros((num_parts, 0), np.float32),
+        initial_pose=tuple(float(x) for x in best), losses=losses, seconds=seconds,
+    )
+
+
+def ablation_config(cfg: InferenceConfig, name: str) -> InferenceConfig:
+    """The Table 5 ablations: "wo_scaling", "wo_constraint", "wo_deformation" (or "part321" = cfg)."""
+    if name == "part321":
+        return cfg
+    if name == "wo_scaling":
+        return replace(cfg, optimize_scale=False)
+    if name == "wo_constraint":
+        return replace(cfg, w_consist=0.0)
+    if name == "wo_deformation":
+        return replace(cfg, optimize_deformation=False)
+    raise ValueError(f"unknown ablation {name!r}")

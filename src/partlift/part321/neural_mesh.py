@@ -1,0 +1,182 @@
+"""The deformable neural mesh N = {V, A, Theta, P, Z} of Part321 (section 4.1).
+
+V: (K, 3) template vertices, A: (F, 3) faces, Theta: (K, C) per-vertex features, P: (K,) part
+labels, Z: (K, D) per-vertex shape latents (slot 0 = the template itself, see
+:mod:`partlift.part321.deformation`). The mesh also carries NeMo's clutter bank (background
+features) and the fitted deformation network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from partlift.errors import ReadError
+from partlift.geometry.partmesh import PartMesh
+from partlift.part321.deformation import Deformer
+
+FORMAT = "partlift-neural-mesh"
+VERSION = 1
+
+
+def init_features(num: int, dim: int, seed: int) -> np.ndarray:
+    """(num, dim) float32 unit vectors, NeMo-style uniform init then L2-normalised."""
+    rng = np.random.default_rng(seed)
+    bound = 1.0 / np.sqrt(dim / 3.0)
+    x = rng.uniform(-bound, bound, size=(num, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@dataclass(eq=False)
+class DeformableNeuralMesh:
+    """Template mesh with neural features, part labels, shape latents and a deformation network.
+
+    Attributes:
+        vertices: (K, 3) float32 template vertices V (object frame, docs/CONVENTIONS.md).
+        faces: (F, 3) int64 faces A.
+        features: (K, C) float32 unit vertex features Theta.
+        labels: (K,) int64 part label P per vertex, -1 = no part.
+        part_names: names of the part labels.
+        latents: (K, D) float32 per-vertex shape latents Z (rest state: one-hot slot 0).
+        clutter: (Q, C) float32 clutter (background) feature queue.
+        deformer: fitted deformation network, or None (no deformation available).
+        shape_names: name of each latent slot (slot 0 = "template").
+        category: category name.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    features: np.ndarray
+    labels: np.ndarray
+    part_names: tuple[str, ...]
+    latents: np.ndarray | None = None
+    clutter: np.ndarray | None = None
+    deformer: Deformer | None = None
+    shape_names: tuple[str, ...] = ("template",)
+    category: str = ""
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float32)
+        self.faces = np.ascontiguousarray(self.faces, dtype=np.int64)
+        self.features = np.ascontiguousarray(self.features, dtype=np.float32)
+        self.labels = np.ascontiguousarray(self.labels, dtype=np.int64)
+        self.part_names = tuple(self.part_names)
+        k = len(self.vertices)
+        if self.features.shape[0] != k or self.labels.shape != (k,):
+            raise ValueError(
+                f"neural mesh: features {self.features.shape} / labels {self.labels.shape} vs {k} vertices"
+            )
+        if self.latents is None:
+            d = self.deformer.latent_dim if self.deformer is not None else 1
+            self.latents = np.zeros((k, d), dtype=np.float32)
+            self.latents[:, 0] = 1.0
+        if self.clutter is None:
+            self.clutter = np.zeros((0, self.feature_dim), dtype=np.float32)
+
+    # ------------------------------------------------------------------ construction
+    @staticmethod
+    def from_template(
+        template: PartMesh, feature_dim: int = 64, deformer: Deformer | None = None,
+        shape_names: tuple[str, ...] = ("template",), seed: int = 0,
+    ) -> DeformableNeuralMesh:
+        """A neural mesh on an annotated template with randomly initialised unit features."""
+        return DeformableNeuralMesh(
+            vertices=template.vertices, faces=template.faces,
+            features=init_features(len(template.vertices), feature_dim, seed),
+            labels=template.labels, part_names=template.part_names, deformer=deformer,
+            shape_names=tuple(shape_names), category=template.category,
+        )
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def feature_dim(self) -> int:
+        return int(self.features.shape[1])
+
+    @property
+    def num_parts(self) -> int:
+        return len(self.part_names)
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.latents.shape[1])
+
+    def groups(self) -> np.ndarray:
+        """(K,) int64 part index per vertex with -1 mapped to ``num_parts`` (the rigid rest)."""
+        return np.where(self.labels >= 0, self.labels, self.num_parts)
+
+    def clutter_mean(self) -> np.ndarray:
+        """(C,) float32 normalised mean clutter feature (NeMo's single background competitor)."""
+        if len(self.clutter) == 0:
+            return np.zeros(self.feature_dim, dtype=np.float32)
+        m = self.clutter.mean(axis=0)
+        n = np.linalg.norm(m)
+        return (m / n if n > 0 else m).astype(np.float32)
+
+    def deformed_vertices(self, latents: np.ndarray | None = None) -> np.ndarray:
+        """(K, 3) float32 ``V + phi(V, Z)`` for (K, D) latents (default the mesh's own Z)."""
+        z = self.latents if latents is None else np.asarray(latents, dtype=np.float32)
+        if self.deformer is None:
+            return self.vertices.copy()
+        return self.deformer.predict(self.vertices, z)
+
+    def to_part_mesh(self, vertices: np.ndarray | None = None) -> PartMesh:
+        """The template (or the given (K, 3) vertices) as a :class:`PartMesh` with the part labels."""
+        return PartMesh(
+            self.vertices if vertices is None else vertices, self.faces, self.labels, self.part_names,
+            category=self.category, name=f"{self.category}_neural_mesh",
+        )
+
+    def tensors(self, dtype: torch.dtype = torch.float32) -> dict:
+        """Cached torch views: vertices, faces, features, groups."""
+        key = ("tensors", dtype, id(self.features))
+        if key not in self._cache:
+            self._cache[key] = {
+                "vertices": torch.as_tensor(self.vertices, dtype=dtype),
+                "faces": torch.as_tensor(self.faces, dtype=torch.long),
+                "features": torch.as_tensor(self.features, dtype=dtype),
+                "groups": torch.as_tensor(self.groups(), dtype=torch.long),
+            }
+        return self._cache[key]
+
+    def invalidate(self) -> None:
+        """Drop cached tensors and pre-renderings (after the features change)."""
+        self._cache.clear()
+
+    # ------------------------------------------------------------------ persistence
+    def state(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION,
+            "vertices": self.vertices, "faces": self.faces, "features": self.features,
+            "labels": self.labels, "part_names": list(self.part_names), "latents": self.latents,
+            "clutter": self.clutter, "shape_names": list(self.shape_names), "category": self.category,
+            "deformer": None if self.deformer is None else self.deformer.state(),
+        }
+
+    @staticmethod
+    def from_state(s: dict) -> DeformableNeuralMesh:
+        if s.get("format") != FORMAT:
+            raise ReadError(f"not a partlift neural mesh (format {s.get('format')!r})")
+        return DeformableNeuralMesh(
+            vertices=s["vertices"], faces=s["faces"], features=s["features"], labels=s["labels"],
+            part_names=tuple(s["part_names"]), latents=s["latents"], clutter=s["clutter"],
+            deformer=None if s["deformer"] is None else Deformer.from_state(s["deformer"]),
+            shape_names=tuple(s["shape_names"]), category=s["category"],
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write to ``path`` (torch pickle of arrays and the deformation network's weights)."""
+        tmp = Path(str(path) + ".tmp")
+        torch.save(self.state(), tmp)
+        tmp.replace(path)
+
+    @staticmethod
+    def load(path: str | Path) -> DeformableNeuralMesh:
+        try:
+            s = torch.load(path, weights_only=False)
+        except (OSError, RuntimeError, EOFError) as exc:
+            raise ReadError(f"cannot read neural mesh {path}: {exc}") from exc
+        return DeformableNeuralMesh.from_state(s)
