@@ -68,7 +68,7 @@ class EvalReport:
         chosen = [(t, s) for t, s in zip(self.tables, self.display_scales, strict=True)
                   if tables is None or t.name in tables]
         ts, ss = [t for t, _ in chosen], [s for _, s in chosen]
-        out = [f"protocol {self.protocol} v{METRIC_PROTOCOL_VERSION} (printed: {_scales_note(ts, ss)})",
+        out = [f"protocol {self.protocol} v{METRIC_PROTOCOL_VERSION}{_scales_note(ts, ss)}",
                format_category_table(ts, ss, self.digits)]
         if per_part and any(t.per_part for t in ts):
             out += ["", format_part_table(ts, ss, self.digits)]
@@ -77,4 +77,8 @@ class EvalReport:
 
 
 def _scales_note(tables: Sequence[MetricTable], scales: Sequence[float]) -> str:
-    return ", ".join(t.name if s == 1 else f"{t.name} x{s:g}" for t, s in zip(tables, scales, strict=True))
+    groups: dict[float, list[str]] = {}
+    for t, s in zip(tables, scales, strict=True):
+        if s != 1:
+            groups.setdefault(s, []).append(t.name)
+    return "".join(f"; shown x{s:g}: {', '.join(names)}" for s, names in groups.items())

@@ -230,7 +230,9 @@ def _report(
     scales = [100.0, 100.0, 1.0, 1.0, 100.0, 100.0, 100.0]
     missed = {c: {n: k for n, k in a.chamfer_missed.items() if k} for c, a in acc.items()}
     missed = {c: v for c, v in missed.items() if v}
-    notes = []
+    c = options.chamfer
+    notes = [f"chamfer: {'squared' if c.squared else 'unsquared'} distances, mean per direction, directions "
+             f"{'summed' if c.reduction == 'sum' else 'averaged'}, x{c.scale:g}; pose_median_deg in degrees"]
     if missing:
         notes.append(f"{len(missing)} image(s) had no prediction and were scored as empty: {', '.join(missing)}")
     if missed:
