@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers import assert_close
 
+from helpers import assert_close
 from partlift.errors import InvalidGeometryError
 from partlift.metrics.chamfer import ChamferOptions, chamfer_distance, chamfer_distance_torch
 

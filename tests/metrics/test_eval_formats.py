@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from helpers import assert_close
 from scipy.spatial.transform import Rotation
 
+from helpers import assert_close
 from partlift.datasets.eval_formats import (
     read_part321_record,
     read_partnete_label_file,

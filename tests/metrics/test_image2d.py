@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from helpers import assert_close
 
+from helpers import assert_close
 from partlift.errors import LabelMismatchError
 from partlift.metrics.image2d import box_iou_2d, image_miou, mask_iou, part_mask_counts, part_mask_ious
 

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from helpers import assert_close
 
+from helpers import assert_close
 from partlift.errors import LabelMismatchError
 from partlift.metrics.instance import (
     InstancePrediction,
@@ -59,6 +59,27 @@ def ref_shape(sem, ins):
     return gts, other
 
 
+def ref_class_ap(shapes, plist, accept, thr, origin):
+    """Greedy matching of the accepted predictions, ranked by (-score, shape, instance)."""
+    entries = sorted((e for e in plist if accept(e[3])), key=lambda e: (e[0], e[1], e[2]))
+    n_gt = sum(1 for g, _ in shapes for lab, _ in g if accept(lab))
+    if n_gt == 0:
+        return math.nan
+    used, flags = set(), []
+    for _, s, _, _, ppts in entries:
+        best, best_iou = None, Fraction(-1)
+        for gi, (lab, gpts) in enumerate(shapes[s][0]):
+            if accept(lab) and (s, gi) not in used:
+                iou = Fraction(len(ppts & gpts), len(ppts | gpts))
+                if iou > best_iou:
+                    best, best_iou = gi, iou
+        hit = best is not None and best_iou > Fraction(thr)
+        if hit:
+            used.add((s, best))
+        flags.append(hit)
+    return ref_ap(flags, n_gt, origin)
+
+
 def ref_map(gt, preds, names, thr=0.5, origin=True):
     """gt: cat -> [(sem, ins)]; preds: cat -> [[InstancePrediction]]. Returns (aware per part, agnostic per cat)."""
     aware, agnostic = {}, {}
@@ -70,28 +91,9 @@ def ref_map(gt, preds, names, thr=0.5, origin=True):
             for j, p in enumerate(pl):
                 if p.label >= 0:
                     plist.append((-p.score, s, j, p.label, set(np.flatnonzero(p.mask).tolist()) - other))
-
-        def ap(accept):
-            entries = sorted((e for e in plist if accept(e[3])), key=lambda e: (e[0], e[1], e[2]))
-            n_gt = sum(1 for g, _ in shapes for lab, _ in g if accept(lab))
-            if n_gt == 0:
-                return math.nan
-            used, flags = set(), []
-            for _, s, _, _, ppts in entries:
-                best, best_iou = None, Fraction(-1)
-                for gi, (lab, gpts) in enumerate(shapes[s][0]):
-                    if accept(lab) and (s, gi) not in used:
-                        iou = Fraction(len(ppts & gpts), len(ppts | gpts))
-                        if iou > best_iou:
-                            best, best_iou = gi, iou
-                hit = best is not None and best_iou > Fraction(thr)
-                if hit:
-                    used.add((s, best))
-                flags.append(hit)
-            return ref_ap(flags, n_gt, origin)
-
-        aware[cat] = {n: ap(lambda lab, c=c: lab == c) for c, n in enumerate(names[cat])}
-        agnostic[cat] = ap(lambda lab: True)
+        aware[cat] = {n: ref_class_ap(shapes, plist, lambda lab, c=c: lab == c, thr, origin)
+                      for c, n in enumerate(names[cat])}
+        agnostic[cat] = ref_class_ap(shapes, plist, lambda lab: True, thr, origin)
     return aware, agnostic
 
 

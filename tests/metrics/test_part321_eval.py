@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from helpers import assert_close
 from scipy.spatial.transform import Rotation
 
+from helpers import assert_close
 from partlift.datasets.eval_formats import save_part321_record
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.boxes import Box3D, oriented_box

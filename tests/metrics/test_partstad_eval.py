@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from helpers import assert_close
 
+from helpers import assert_close
 from partlift.datasets.eval_formats import read_partnete_label_file, save_partnete_prediction
 from partlift.datasets.partnete_meta import PARTNETE_PARTS
 from partlift.errors import LabelMismatchError, ReadError
@@ -45,8 +45,8 @@ def test_matches_library_metrics(tmp_path):
     data = make_dataset(tmp_path)
     report = evaluate_partstad(tmp_path / "gt", tmp_path / "pred")
     names = {c: PARTNETE_PARTS[c] for c in data}
-    sem = semantic_miou({c: [d[2] for d in v] for c, v in data.items()}, {c: [d[0] for d in v] for c, v in data.items()},
-                        names)
+    sem = semantic_miou({c: [d[2] for d in v] for c, v in data.items()},
+                        {c: [d[0] for d in v] for c, v in data.items()}, names)
     ins = instance_map({c: [(d[0], d[1]) for d in v] for c, v in data.items()},
                        {c: [predictions_from_labels(d[3], d[4], d[5]) for d in v] for c, v in data.items()}, names)
     for mine, lib in ((report.table("miou"), sem.table), (report.table("map50_part_aware"), ins.part_aware),

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
-from helpers import assert_close
 from scipy.spatial.transform import Rotation
 
+from helpers import assert_close
 from partlift.geometry.transforms import nemo_rotation
 from partlift.metrics.pose import pose_error, pose_errors, pose_tables, rotation_geodesic, summarize_pose_errors
 
@@ -49,7 +49,8 @@ def test_errors_match_logm_and_rotation_magnitude():
     # half of the cases close to the ground truth (small errors are where arccos is inaccurate)
     pred[::2] = gt[::2] + rng.normal(0, 0.05, (150, 3))
     err = pose_errors(pred, gt)
-    mag = [Rotation.from_matrix(ref_rotation(*p).T @ ref_rotation(*g)).magnitude() for p, g in zip(pred, gt, strict=True)]
+    mag = [Rotation.from_matrix(ref_rotation(*p).T @ ref_rotation(*g)).magnitude()
+           for p, g in zip(pred, gt, strict=True)]
     assert_close(err, mag, atol=1e-6)
     away = np.array(mag) < math.pi - 1e-2  # logm is ill-conditioned at pi
     assert away.sum() > 250

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from helpers import assert_close
 
+from helpers import assert_close
 from partlift.errors import LabelMismatchError
 from partlift.metrics.segmentation import semantic_miou, shape_part_ious
 
