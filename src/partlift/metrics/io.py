@@ -50,8 +50,8 @@ class Problems:
             return
         kind = LabelMismatchError if all(k is LabelMismatchError for _, _, k in self.items) else ReadError
         lines = [f"{len(self.items)} problem(s) in {what}:"]
-        lines += [f"  - {where}: {msg}" if msg and not msg.startswith(where) else f"  - {msg or where}"
-                  for where, msg, _ in self.items]
+        # messages from the readers already name their file
+        lines += [f"  - {msg}" if where in msg else f"  - {where}: {msg}" for where, msg, _ in self.items]
         raise kind("\n".join(lines))
 
 
