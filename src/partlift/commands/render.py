@@ -9,8 +9,6 @@ from pathlib import Path
 import click
 import numpy as np
 
-from partlift.errors import PartliftError
-
 
 @dataclass(frozen=True)
 class RenderCommandConfig:
@@ -126,5 +124,3 @@ def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fo
     (out_dir / "render_config.json").write_text(json.dumps(meta, indent=2))
     click.echo(f"wrote {len(cameras)} views of {mesh} to {out_dir}")
 
-
-__all__ = ["render", "RenderCommandConfig", "parse_views", "PartliftError"]
