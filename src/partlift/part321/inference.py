@@ -13,7 +13,9 @@ by 0.2 every 100 steps (NeMo's schedule; the paper's 300 steps for the part stag
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -83,6 +85,9 @@ class InferenceConfig:
     """Learning-rate factor of the per-part T, S (object units are ~10x smaller than angles)."""
     seed: int = 0
     """Seed for the consistency-pair subset."""
+    threads: int = 1
+    """Torch threads during optimisation: its tensors are small, and extra threads mostly spin
+    (10-50x slower on a shared 2-core machine)."""
 
 
 @dataclass
@@ -132,6 +137,18 @@ class InferenceResult:
                 torch.tensor(self.elevation, dtype=torch.float64),
                 torch.tensor(self.theta, dtype=torch.float64),
             ).numpy()
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count (n <= 0 leaves it unchanged)."""
+    prev = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
 
 
 def initial_pose_grid(cfg: InferenceConfig) -> np.ndarray:
@@ -311,6 +328,11 @@ def infer(
         cfg: inference settings.
         initial_pose: skip the grid search and start from this (azimuth, elevation, theta).
     """
+    with torch_threads(cfg.threads):
+        return _infer(mesh, feature, setup, cfg, initial_pose)
+
+
+def _infer(mesh, feature, setup, cfg, initial_pose) -> InferenceResult:
     if feature.shape[1:] != (setup.height, setup.width):
         raise ValueError(
             f"feature map {tuple(feature.shape)} does not match the render size {setup.height}x{setup.width}"

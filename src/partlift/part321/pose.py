@@ -21,34 +21,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from partlift.geometry.transforms import CV_FROM_GL, PASCAL_FROM_WORLD
-
-_CV_FROM_GL = torch.tensor(CV_FROM_GL)
-_PASCAL_FROM_WORLD = torch.tensor(PASCAL_FROM_WORLD)
+from partlift.render.interpolate import world_to_camera_rotation_torch
 
 
-def _rot_axis(angle: torch.Tensor, axis: str) -> torch.Tensor:
-    c, s = torch.cos(angle), torch.sin(angle)
-    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
-    if axis == "x":
-        rows = [one, zero, zero, zero, c, -s, zero, s, c]
-    else:
-        rows = [c, -s, zero, s, c, zero, zero, zero, one]
-    return torch.stack(rows, dim=-1).reshape(*angle.shape, 3, 3)
+def world_to_camera_rotation_t(azimuth, elevation, theta) -> torch.Tensor:
+    """(..., 3, 3) world -> OpenCV camera rotation of a NeMo pose, differentiable (radians).
 
-
-def world_to_camera_rotation_t(azimuth: torch.Tensor, elevation: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) partlift world -> OpenCV camera rotation of a NeMo pose; differentiable.
-
-    Args:
-        azimuth, elevation, theta: broadcastable tensors of angles in radians.
+    :func:`partlift.render.interpolate.world_to_camera_rotation_torch`, kept under this name here.
     """
-    a, e, th = torch.broadcast_tensors(
-        torch.as_tensor(azimuth), torch.as_tensor(elevation), torch.as_tensor(theta)
-    )
-    r_nemo = _rot_axis(th, "z") @ _rot_axis(-(torch.pi / 2 - e), "x") @ _rot_axis(-a, "z")
-    dt = r_nemo.dtype
-    return _CV_FROM_GL.to(dt) @ r_nemo @ _PASCAL_FROM_WORLD.to(dt)
+    return world_to_camera_rotation_torch(azimuth, elevation, theta)
 
 
 def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
