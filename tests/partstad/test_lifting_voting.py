@@ -229,3 +229,25 @@ def test_merge_instances_two_separate_blobs_and_box_filter():
     ins = merge_instances(pts, sp, np.zeros(4, np.int64), np.ones(4), superpoint_ratios(inc, far, views, sp, 4), far,
                           views, VotingConfig())
     assert len(ins) == 0 and (ins.ids == -1).all()
+
+
+def test_a_view_with_no_visible_points_contributes_nothing():
+    views, props, sp = random_setup(6)
+    views.point_index[1] = -1
+    views.visible[1] = False
+    props.view[:4] = 1
+    w = np.random.default_rng(6).random(len(props)) + 0.1
+    inc = proposal_incidence(props, views)
+    assert all(len(inc.members(b)) == 0 for b in range(4))
+    g = build_lift_graph(inc, props, views, sp, 3)
+    ref, den = dense_scores(views, props, sp, 3, w, 1)
+    assert_close(superpoint_scores(g, torch.tensor(w)), ref, atol=1e-12)
+    # the oracle proposer finds nothing in an empty view
+    from fixtures import toy_table
+
+    from partlift.partstad.proposals.oracle import OracleProposer
+
+    cloud = toy_table(300)
+    empty = ShapeViews(np.full((1, 16, 16, 3), 255, np.uint8), np.full((1, 16, 16), -1, np.int64),
+                       np.zeros((1, 300, 2), np.float32), np.zeros((1, 300), bool), np.zeros((1, 3), np.float32), [])
+    assert len(OracleProposer(2).propose(empty, cloud)) == 0

@@ -155,6 +155,12 @@ class ProposerConfig:
     """Proposals (instance masks) smaller than this many pixels are discarded."""
     seed: int = 0
     """Seed of the noisy oracle (combined with the shape name and view)."""
+    model_path: str = ""
+    """Local folder of the transformers detector (``grounding-dino`` / ``owlv2``)."""
+    sam_path: str = ""
+    """Local folder of the transformers ``SamModel`` turning detector boxes into masks ("" = box masks)."""
+    box_threshold: float = 0.3
+    """Detector score threshold of the transformers proposers (PartSLIP keeps GLIP boxes above 0.5)."""
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ class Proposals:
         self.score = np.asarray(self.score, dtype=np.float32).reshape(p)
         self.box = np.asarray(self.box, dtype=np.float32).reshape(p, 4)
         self.masks = np.asarray(self.masks, dtype=bool)
-        self.features = np.asarray(self.features, dtype=np.float32).reshape(p, -1)
+        f = np.asarray(self.features, dtype=np.float32)
+        self.features = f.reshape(p, f.shape[-1] if f.ndim >= 2 else -1)
         if self.masks.ndim != 3 or len(self.masks) != p:
             raise ValueError(f"masks must be (P={p}, H, W), got {self.masks.shape}")
 

@@ -13,7 +13,10 @@ fraction, score.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -44,6 +47,17 @@ class OracleProposer:
         self.min_area_px = int(min_area_px)
         self.seed = int(seed)
         self.feature_dim = self.num_parts + 6
+
+    def cache_key(self) -> str:
+        """Identifies this proposer's output in the preprocessing cache."""
+        noise = None if self.noise is None else dataclasses.asdict(self.noise)
+        return json.dumps(["oracle", self.num_parts, noise, self.min_area_px, self.seed], sort_keys=True)
+
+    def save(self, path) -> None:
+        """Write ``proposer.json`` (the oracle has no weights)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "proposer.json").write_text(self.cache_key())
 
     def _rng(self, shape_name: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(shape_name.encode())])

@@ -1,0 +1,425 @@
+"""The PartSTAD estimator: fit on the few-shot shapes of one category, predict any cloud.
+
+``PartSTAD(config).fit(few_shot, val)`` trains the proposer if it is learned, preprocesses the
+shapes (views, proposals, superpoints), then fits the proposal weights (Sec. 4): the weight network
+and the null score with the mRIoU loss (or cross-entropy), AdamW, 400 epochs of batches of 2
+shapes, keeping the epoch with the best validation mIoU. ``config.weights`` selects the variant:
+
+- ``"learned"``: PartSTAD. Scores of Eq. 5, softmax with the learnable null score, label if its
+  probability >= 0.5 - 1e-4 (PartSTAD ``score2seg``), small-part priority.
+- ``"none"``: PartSLIP voting (Eq. 1): unit weights, the 98 % whole-object filter, views with >= 1
+  visible point, label if its score >= 0.5. With ``use_masks=False`` this is PartSLIP; with masks
+  it is PartSTAD's "w/o weight prediction" ablation.
+- ``"confidence"``: weights tau * detector score (the supplementary ablation); only the null score
+  is fitted.
+
+``predict`` returns point labels (-1 = no part) and instances with confidences; NaN input rows
+are labelled -1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from partlift.errors import LabelMismatchError, ReadError
+from partlift.geometry.pointcloud import PartPointCloud
+from partlift.partstad.config import (
+    PartSTADConfig,
+    config_from_dict,
+    config_to_dict,
+)
+from partlift.partstad.losses import ce_loss, mriou_loss, superpoint_soft_labels
+from partlift.partstad.pipeline import LiftInputs, PreparedShape, Preprocessor, ShapeCache
+from partlift.partstad.proposals import build_proposer, proposer_from_state
+from partlift.partstad.voting import Instances, decide_labels, merge_instances, small_part_mask
+from partlift.partstad.weight_net import WeightNet, proposal_geometry
+
+MODEL_FORMAT = "partlift-partstad"
+MODEL_VERSION = 1
+
+
+@dataclass
+class Prediction:
+    """Segmentation of one cloud.
+
+    Attributes:
+        semantic: (N,) int64 part label per input point, -1 = no part (and for NaN rows).
+        instances: :class:`Instances` over the input points, with a confidence per instance.
+        sp_labels: (K,) int64 superpoint labels; superpoints: (M,) int64 ids of the finite points.
+        timings: seconds per stage.
+    """
+
+    semantic: np.ndarray
+    instances: Instances
+    sp_labels: np.ndarray
+    superpoints: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _TrainShape:
+    ps: PreparedShape
+    lift: LiftInputs
+    feats: torch.Tensor
+    geom: torch.Tensor
+    score: torch.Tensor
+    soft: torch.Tensor  # (K, C+1)
+    sizes: torch.Tensor
+    valid: torch.Tensor
+
+
+def _miou(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray], num_parts: int) -> float:
+    """PartNetE mIoU of one category, for epoch selection only (the reported numbers come from
+    ``partlift.metrics``, a higher layer; tests check the two agree)."""
+    sums, counts = np.zeros(num_parts), np.zeros(num_parts)
+    for p, g in zip(preds, gts, strict=True):
+        for c in range(num_parts):
+            gc = g == c
+            if not gc.any():
+                continue
+            pc = p == c
+            sums[c] += (gc & pc).sum() / (gc | pc).sum()
+            counts[c] += 1
+    ok = counts > 0
+    return float((sums[ok] / counts[ok]).mean()) if ok.any() else float("nan")
+
+
+class PartSTAD:
+    """Few-shot part segmentation of point clouds by weighted lifting of 2D proposals.
+
+    Args:
+        config: :class:`PartSTADConfig` (paper defaults).
+        proposer: an already built (and, if learned, trained) proposer to use instead of building
+            one from ``config.proposer`` (lets variants share one detector).
+        cache_dir: folder of the per-shape preprocessing cache (None = no cache).
+    """
+
+    def __init__(self, config: PartSTADConfig | None = None, proposer=None, cache_dir=None) -> None:
+        self.config = config or PartSTADConfig()
+        self.proposer = proposer
+        self.cache_dir = cache_dir
+        self.category = ""
+        self.part_names: tuple[str, ...] = ()
+        self.net: WeightNet | None = None
+        self.null = torch.nn.Parameter(torch.tensor(float(self.config.train.null_init)))
+        self.history: list[dict] = []
+        self.best_epoch = -1
+        self._pre: Preprocessor | None = None
+
+    # ------------------------------------------------------------------------------ setup
+    @property
+    def num_parts(self) -> int:
+        return len(self.part_names)
+
+    @property
+    def null_score(self) -> float:
+        """The current unnormalised null score (before the floor)."""
+        return float(self.null.detach())
+
+    @property
+    def is_fitted(self) -> bool:
+        return bool(self.part_names) and self.proposer is not None
+
+    def _partslip_mode(self) -> bool:
+        return self.config.weights == "none"
+
+    def _lift_args(self) -> tuple[bool, int, float | None]:
+        if self._partslip_mode():
+            return self.config.use_masks, self.config.voting.min_visible, self.config.voting.whole_object_ratio
+        return self.config.use_masks, self.config.train.min_visible, None
+
+    def preprocessor(self) -> Preprocessor:
+        if self._pre is None or self._pre.proposer is not self.proposer:
+            self._pre = Preprocessor(
+                self.config.views, self.config.superpoints, self.proposer, self.proposer.cache_key(),
+                ShapeCache(self.cache_dir),
+            )
+        return self._pre
+
+    def prepare(self, cloud, colors=None, name: str = "", keep_images: bool = False) -> PreparedShape:
+        """Views, proposals and superpoints of one cloud (cached if ``cache_dir`` is set)."""
+        return self.preprocessor().prepare(cloud, colors, name=name, category=self.category, keep_images=keep_images)
+
+    # ------------------------------------------------------------------------------ fit
+    def fit(
+        self,
+        few_shot: Sequence[PartPointCloud],
+        val: Sequence[PartPointCloud] = (),
+        progress: bool = False,
+        log: Callable[[str], None] | None = None,
+        prepared: tuple[list[PreparedShape], list[PreparedShape]] | None = None,
+    ) -> PartSTAD:
+        """Fit on labelled few-shot clouds of one category; ``val`` selects the best epoch.
+
+        ``prepared`` passes already preprocessed (train, val) shapes (the benchmark shares them
+        between variants). Returns self.
+        """
+        log = log or (lambda s: None)
+        if not few_shot and prepared is None:
+            raise LabelMismatchError("PartSTAD.fit needs at least one few-shot shape")
+        ref = few_shot[0] if few_shot else None
+        if ref is not None:
+            self.category = ref.category
+            self.part_names = tuple(ref.part_names)
+            for s in list(few_shot) + list(val):
+                if tuple(s.part_names) != self.part_names:
+                    raise LabelMismatchError(
+                        f"shape {s.name!r} has parts {list(s.part_names)}, expected {list(self.part_names)}"
+                    )
+        if not self.part_names:
+            raise LabelMismatchError("few-shot shapes carry no part names")
+        t0 = time.perf_counter()
+        if self.proposer is None:
+            self.proposer = build_proposer(self.config, self.part_names)
+            if hasattr(self.proposer, "fit"):
+                log(f"training the {self.config.proposer.kind} proposer on {len(few_shot)} shapes")
+                self.proposer.fit(few_shot, progress=progress, log=log)
+        self._pre = None
+        if prepared is None:
+            train_ps = [self.prepare(s) for s in few_shot]
+            val_ps = [self.prepare(s) for s in val]
+        else:
+            train_ps, val_ps = prepared
+        log(f"preprocessed {len(train_ps)} + {len(val_ps)} shapes in {time.perf_counter() - t0:.1f} s")
+        if self.config.weights == "none":
+            self.history, self.best_epoch = [], 0
+            return self
+        with torch_threads(1):
+            self._fit_weights(train_ps, val_ps, progress, log)
+        return self
+
+    def _train_shape(self, ps: PreparedShape) -> _TrainShape:
+        use_masks, min_vis, whole = self._lift_args()
+        lift = ps.lift(self.num_parts, use_masks, min_vis, whole)
+        props = ps.proposals
+        geom = proposal_geometry(ps.views.view_dirs, props.view, props.box, ps.views.size)
+        if ps.labels is None:
+            soft = np.zeros((ps.num_superpoints, self.num_parts + 1))
+        else:
+            soft = superpoint_soft_labels(ps.labels, ps.superpoints, self.num_parts)
+        return _TrainShape(
+            ps, lift, torch.from_numpy(props.features), torch.from_numpy(geom), torch.from_numpy(props.score),
+            torch.from_numpy(soft).float(), torch.from_numpy(lift.graph.sp_size), torch.from_numpy(lift.graph.valid),
+        )
+
+    def _weights(self, ts: _TrainShape) -> torch.Tensor:
+        if self.config.weights == "learned":
+            return self.net(ts.feats, ts.geom)
+        if self.config.weights == "confidence":
+            return self.config.weight_net.tau * ts.score
+        return torch.ones(len(ts.score))
+
+    def _probs(self, ts: _TrainShape) -> torch.Tensor:
+        """(K, C+1) probabilities [null, parts]; invalid superpoints are all-null."""
+        from partlift.partstad.lifting import superpoint_scores
+
+        s = superpoint_scores(ts.lift.graph, self._weights(ts))
+        null = torch.clamp(torch.relu(self.null), min=self.config.train.null_floor)
+        logits = torch.cat([null.expand(len(s), 1), s], dim=1)
+        p = torch.softmax(logits, dim=1)
+        invalid = torch.zeros_like(p)
+        invalid[:, 0] = 1.0
+        return torch.where(ts.valid[:, None], p, invalid)
+
+    def _loss(self, ts: _TrainShape) -> torch.Tensor:
+        p = self._probs(ts)
+        if self.config.train.loss == "ce":
+            v = ts.valid
+            return ce_loss(p[v], ts.soft[v], ts.sizes[v])
+        return mriou_loss(p[:, 1:], ts.soft[:, 1:], ts.sizes)
+
+    def _fit_weights(self, train_ps, val_ps, progress, log) -> None:
+        tc = self.config.train
+        if tc.loss not in ("mriou", "ce"):
+            raise ValueError(f"unknown loss {tc.loss!r}; use 'mriou' or 'ce'")
+        torch.manual_seed(tc.seed)
+        rng = np.random.default_rng(tc.seed)
+        feat_dim = self.proposer.feature_dim
+        self.net = WeightNet(feat_dim, self.config.weight_net) if self.config.weights == "learned" else None
+        self.null = torch.nn.Parameter(torch.tensor(float(tc.null_init)))
+        opts = [torch.optim.AdamW([self.null], lr=tc.null_lr, weight_decay=tc.weight_decay)]
+        if self.net is not None:
+            opts.append(torch.optim.AdamW(self.net.parameters(), lr=tc.lr, weight_decay=tc.weight_decay))
+        train = [self._train_shape(ps) for ps in train_ps]
+        val = [self._train_shape(ps) for ps in val_ps if ps.labels is not None]
+        best = (-np.inf, self._state())
+        self.history = []
+        select_on = val if val else None
+        if select_on:
+            m = self._eval_miou(select_on)
+            self.history.append({"epoch": 0, "loss": float("nan"), "val_miou": m})
+            best = (m, self._state())
+            self.best_epoch = 0
+        bar = _progress(range(1, tc.epochs + 1), progress, "fit weights")
+        for epoch in bar:
+            order = rng.permutation(len(train))
+            losses = []
+            for i in range(0, len(order), tc.batch_size):
+                batch = [train[j] for j in order[i : i + tc.batch_size]]
+                loss = torch.stack([self._loss(t) for t in batch]).mean()
+                for o in opts:
+                    o.zero_grad()
+                loss.backward()
+                for o in opts:
+                    o.step()
+                losses.append(float(loss.detach()))
+            rec = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else float("nan")}
+            if select_on and (epoch % tc.validate_every == 0 or epoch == tc.epochs):
+                rec["val_miou"] = self._eval_miou(select_on)
+                if rec["val_miou"] > best[0]:
+                    best = (rec["val_miou"], self._state())
+                    self.best_epoch = epoch
+            self.history.append(rec)
+        if select_on:
+            self._set_state(best[1])
+            log(f"best epoch {self.best_epoch} (val mIoU {best[0]:.4f}); null score {float(self.null.detach()):.3f}")
+        else:
+            self.best_epoch = tc.epochs
+            log(f"no validation shapes: kept the last epoch; null score {float(self.null.detach()):.3f}")
+
+    def _state(self) -> dict:
+        return {"null": self.null.detach().clone(), "net": copy.deepcopy(self.net.state_dict()) if self.net else None}
+
+    def _set_state(self, st: dict) -> None:
+        with torch.no_grad():
+            self.null.copy_(st["null"])
+        if self.net is not None and st["net"] is not None:
+            self.net.load_state_dict(st["net"])
+
+    def _eval_miou(self, shapes: Sequence[_TrainShape]) -> float:
+        preds, gts = [], []
+        with torch.no_grad():
+            for t in shapes:
+                preds.append(self._sp_labels(t)[0][t.ps.superpoints])
+                gts.append(t.ps.labels)
+        return _miou(preds, gts, self.num_parts)
+
+    # ------------------------------------------------------------------------------ predict
+    def _sp_labels(self, ts: _TrainShape) -> tuple[np.ndarray, np.ndarray]:
+        """Superpoint labels and their confidence."""
+        small = small_part_mask(self.part_names, self.config.voting.small_parts)
+        if self._partslip_mode():
+            from partlift.partstad.lifting import superpoint_scores
+
+            s = superpoint_scores(ts.lift.graph).numpy()
+            lab = decide_labels(s, ts.lift.graph.valid, self.config.voting.null_threshold, small)
+            conf = np.where(lab >= 0, s[np.arange(len(lab)), np.maximum(lab, 0)], 0.0)
+            return lab, conf
+        p = self._probs(ts).detach().numpy()
+        lab = decide_labels(p[:, 1:], ts.lift.graph.valid, self.config.voting.null_threshold - 1e-4, small)
+        conf = np.where(lab >= 0, p[np.arange(len(lab)), np.maximum(lab, 0) + 1], 0.0)
+        return lab, conf
+
+    def check_category(self, category: str) -> None:
+        """Raise :class:`LabelMismatchError` if ``category`` is set and is not the model's."""
+        if category and self.category and category != self.category:
+            raise LabelMismatchError(
+                f"this PartSTAD model was trained for category {self.category!r} (parts {list(self.part_names)}), "
+                f"not {category!r}; train one with `partlift train partstad --category {category}`"
+            )
+
+    def predict(self, cloud, colors: np.ndarray | None = None, instances: bool = True) -> Prediction:
+        """Segment a :class:`PartPointCloud` or raw (N, 3) points (NaN rows allowed, labelled -1).
+
+        The cloud is normalised to the unit sphere internally; labels refer to the input order.
+        """
+        if not self.is_fitted:
+            raise RuntimeError("PartSTAD model is not fitted; call fit() or PartSTAD.load()")
+        if isinstance(cloud, PartPointCloud):
+            self.check_category(cloud.category)
+        ps = self.prepare(cloud, colors)
+        return self.predict_prepared(ps, instances=instances)
+
+    def predict_prepared(self, ps: PreparedShape, instances: bool = True) -> Prediction:
+        """Segment an already preprocessed shape."""
+        t = time.perf_counter()
+        ts = self._train_shape(ps)
+        with torch.no_grad(), torch_threads(1):
+            lab, conf = self._sp_labels(ts)
+        point_lab = lab[ps.superpoints]
+        ins = Instances.empty(len(ps.points))
+        if instances:
+            mask = ts.lift.keep if self._partslip_mode() else None
+            ins = merge_instances(ps.points, ps.superpoints, lab, conf, ts.lift.ratios, ps.proposals, ps.views,
+                                  self.config.voting, ratio_mask=mask)
+        timings = dict(ps.timings)
+        timings["voting"] = time.perf_counter() - t + timings.pop("lift", 0.0)
+        semantic = np.full(ps.num_input, -1, np.int64)
+        semantic[ps.keep_index] = point_lab
+        ids = np.full(ps.num_input, -1, np.int64)
+        ids[ps.keep_index] = ins.ids
+        return Prediction(semantic, Instances(ids, ins.labels, ins.scores), lab, ps.superpoints, timings)
+
+    # ------------------------------------------------------------------------------ persistence
+    def save(self, path) -> Path:
+        """Write the model folder: ``config.json``, ``model.json``, ``weights.pt``, ``proposer/``."""
+        if not self.is_fitted:
+            raise RuntimeError("cannot save an unfitted PartSTAD model")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2))
+        meta = {
+            "format": MODEL_FORMAT, "version": MODEL_VERSION, "category": self.category,
+            "part_names": list(self.part_names), "best_epoch": self.best_epoch, "null_score": float(self.null.detach()),
+            "history": self.history,
+        }
+        (path / "model.json").write_text(json.dumps(meta, indent=2, allow_nan=True))
+        torch.save({"null": self.null.detach(), "net": self.net.state_dict() if self.net else None,
+                    "feature_dim": self.net.feature_dim if self.net else None}, path / "weights.pt")
+        self.proposer.save(path / "proposer")
+        return path
+
+    @staticmethod
+    def load(path, cache_dir=None) -> PartSTAD:
+        """Load a folder written by :meth:`save`."""
+        path = Path(path)
+        try:
+            cfg_d = json.loads((path / "config.json").read_text())
+            meta = json.loads((path / "model.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ReadError(f"{path} is not a PartSTAD model folder: {exc}") from exc
+        if meta.get("format") != MODEL_FORMAT:
+            raise ReadError(f"{path}/model.json is not a {MODEL_FORMAT} file")
+        m = PartSTAD(config_from_dict(PartSTADConfig, cfg_d), cache_dir=cache_dir)
+        m.category, m.part_names = meta["category"], tuple(meta["part_names"])
+        m.history, m.best_epoch = meta.get("history", []), meta.get("best_epoch", -1)
+        st = torch.load(path / "weights.pt", weights_only=True)
+        m.null = torch.nn.Parameter(st["null"].float())
+        if st["net"] is not None:
+            m.net = WeightNet(st["feature_dim"], m.config.weight_net)
+            m.net.load_state_dict(st["net"])
+        m.proposer = proposer_from_state(m.config, m.part_names, path / "proposer")
+        return m
+
+    def variant(self, **changes) -> PartSTAD:
+        """An unfitted copy with ``config`` fields replaced, sharing this model's proposer."""
+        return PartSTAD(replace(self.config, **changes), proposer=self.proposer, cache_dir=self.cache_dir)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run torch ops with ``n`` intra-op threads (small ops on a shared 2-core machine are much
+    faster single-threaded), restoring the previous setting."""
+    prev = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
+def _progress(it, enabled: bool, desc: str):
+    if not enabled:
+        return it
+    from tqdm import tqdm
+
+    return tqdm(it, desc=desc, leave=False)

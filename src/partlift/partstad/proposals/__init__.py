@@ -1,0 +1,45 @@
+"""2D part proposals behind one interface (:class:`~partlift.partstad.proposals.base.Proposer`).
+
+Kinds (``ProposerConfig.kind``): ``learned`` (default, a compact CNN trained on renders of the
+few-shot shapes), ``oracle`` / ``noisy-oracle`` (ground truth from the renders), ``grounding-dino``
+and ``owlv2`` (transformers detectors with prompt tuning, optionally SAM masks).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from partlift.partstad.config import PartSTADConfig
+from partlift.partstad.proposals.base import Proposals, Proposer, mask_box
+from partlift.partstad.proposals.oracle import OracleProposer
+
+KINDS = ("learned", "oracle", "noisy-oracle", "grounding-dino", "owlv2")
+
+
+def build_proposer(config: PartSTADConfig, part_names: tuple[str, ...]) -> Proposer:
+    """A new proposer of ``config.proposer.kind`` (learned ones still need ``fit``)."""
+    pc = config.proposer
+    if pc.kind == "oracle":
+        return OracleProposer(len(part_names), None, pc.min_area_px, pc.seed)
+    if pc.kind == "noisy-oracle":
+        return OracleProposer(len(part_names), pc.noise, pc.min_area_px, pc.seed)
+    if pc.kind == "learned":
+        from partlift.partstad.proposals.learned import LearnedProposer
+
+        return LearnedProposer(part_names, config.learned, config.views, pc.min_area_px)
+    if pc.kind in ("grounding-dino", "owlv2"):
+        from partlift.partstad.proposals.hf import HFProposer
+
+        return HFProposer(part_names, pc)
+    raise ValueError(f"unknown proposer kind {pc.kind!r}; use one of {', '.join(KINDS)}")
+
+
+def proposer_from_state(config: PartSTADConfig, part_names: tuple[str, ...], path: str | Path) -> Proposer:
+    """Rebuild a saved proposer (the folder written by its ``save``)."""
+    proposer = build_proposer(config, part_names)
+    if hasattr(proposer, "load_state"):
+        proposer.load_state(Path(path))
+    return proposer
+
+
+__all__ = ["KINDS", "OracleProposer", "Proposals", "Proposer", "build_proposer", "mask_box", "proposer_from_state"]
