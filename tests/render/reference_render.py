@@ -72,3 +72,25 @@ def random_triangle_soup(seed: int, n: int = 10, center_z: float = 3.0, spread: 
 def identity_camera(width: int, height: int, focal: float, znear: float = 0.01, zfar: float = 100.0) -> Camera:
     """A camera at the world origin looking down +z (world = camera frame)."""
     return Camera(np.eye(3), np.zeros(3), focal, focal, width / 2.0, height / 2.0, width, height, znear, zfar)
+
+
+def three_box_mesh():
+    """Three boxes: a body (part 0) and two arms (part 1, instances 1 and 2), with vertex colours."""
+    import trimesh
+
+    from partlift.geometry import PartMesh
+
+    boxes = [
+        trimesh.creation.box(extents=(1.0, 0.8, 0.6)),
+        trimesh.creation.box(extents=(0.3, 1.2, 0.3)),
+        trimesh.creation.box(extents=(0.3, 1.2, 0.3)),
+    ]
+    boxes[1].apply_translation((0.9, 0.2, 0.1))
+    boxes[2].apply_translation((-0.9, -0.2, -0.1))
+    offsets = np.cumsum([0] + [len(b.vertices) for b in boxes[:-1]])
+    v = np.concatenate([b.vertices for b in boxes])
+    f = np.concatenate([b.faces + o for b, o in zip(boxes, offsets, strict=True)])
+    inst = np.concatenate([np.full(len(b.vertices), k) for k, b in enumerate(boxes)])
+    labels = np.minimum(inst, 1)
+    colors = np.random.default_rng(0).random((len(v), 3))
+    return PartMesh(v, f, labels=labels, part_names=("body", "arm"), instances=inst, colors=colors, name="boxes")

@@ -6,7 +6,9 @@ depth map at the pixel containing the projection (``floor(u), floor(v)``).
 
 ``eps`` is *relative* to depth: the default 0.01 tolerates 1 % of the viewing distance, which
 covers the depth change across the pixel on sloped surfaces (the vertex is compared with the
-surface at the pixel centre, up to 0.7 px away). NeMo uses an absolute ``|sampled - true| < 0.01``
+surface at the pixel centre, up to 0.7 px away); on surfaces seen at grazing angles (normal more
+than ~70 degrees from the viewing ray) that change can exceed 1 %, so such vertices may test hidden.
+NeMo uses an absolute ``|sampled - true| < 0.01``
 at object distances of about 5 units, i.e. about 0.2 % relative; pass ``eps=0.002`` to be as strict.
 
 By default the test is one-sided: a vertex *in front of* the z-buffer value (a silhouette vertex
