@@ -249,11 +249,7 @@ def _raster_one_view_chunked(verts, faces, rot, trans, intr, znear, zfar, cull, 
     h, w = zbuf.shape
     cam = np.empty((nv, 3))
     scr = np.empty((nv, 4))
-    per = (nv + nchunks - 1) // nchunks
-    for c in prange(nchunks):
-        lo, hi = c * per, min(nv, (c + 1) * per)
-        if lo < hi:
-            _project(verts[lo:hi], rot, trans, intr, cam[lo:hi], scr[lo:hi])
+    _project(verts, rot, trans, intr, cam, scr)  # cheap; a parallel region costs more on a busy machine
     zs = np.empty((nchunks, h, w))
     fs = np.empty((nchunks, h, w), dtype=np.int32)
     per = (nf + nchunks - 1) // nchunks
