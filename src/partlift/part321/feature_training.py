@@ -1,0 +1,275 @@
+"""Mesh-to-image correspondence training (Part321 section 4.3 and A.1.1; NeMo, part321.md section 1).
+
+For every training image we know the pose and the template's vertices placed on the imaged mesh
+(the correspondence-deformed template). Each visible vertex k (depth test, Eq. 8) projects to a
+feature cell giving f_k = Phi(I)(p_k). The feature extractor is trained with the contrastive loss
+of Eq. 6: cross-entropy of f_k against all vertex features Theta (vertices in k's 3D
+neighbourhood excluded) and the clutter queue B (down-weighted by 5e-3), temperature 0.07; 5
+background features per image feed the queue and a regulariser (0.1 x mean clutter . Theta)
+pushes them away from the vertex features. Theta itself is updated without gradient by momentum
+(Eq. 7) and re-normalised.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from partlift.part321.inference import torch_threads
+from partlift.part321.losses import contrastive_loss
+from partlift.part321.neural_mesh import DeformableNeuralMesh, init_features
+from partlift.render.camera import Camera
+from partlift.render.visibility import vertex_visibility
+
+
+@dataclass(frozen=True)
+class FeatureTrainingConfig:
+    """Contrastive training of Phi and Theta (NeMo / Part321 defaults unless noted)."""
+
+    epochs: int = 40
+    """Passes over the training images."""
+    batch_size: int = 8
+    """Images per step."""
+    lr: float = 1e-3
+    """Adam learning rate (NeMo: 1e-4 for a pretrained ResNet; ours trains from scratch)."""
+    weight_decay: float = 1e-4
+    """Adam weight decay (NeMo's)."""
+    lr_milestones: tuple[float, ...] = (0.5, 0.75)
+    """Fractions of training after which the learning rate is multiplied by 0.2 (NeMo's 400/600 of 800)."""
+    temperature: float = 0.07
+    """Softmax temperature T of Eq. 6."""
+    momentum: float = 0.9
+    """sigma of Eq. 7 (NeMo: 0.9 orig, 0.96 new)."""
+    num_background: int = 5
+    """Background (clutter) features sampled per image."""
+    clutter_size: int = 2560
+    """Length of the clutter queue (5 x 512, NeMo)."""
+    weight_noise: float = 5e-3
+    """Weight of the clutter terms inside the softmax."""
+    reg_weight: float = 0.1
+    """Weight of the clutter-vertex regulariser."""
+    exclusion_radius: float = 0.05
+    """Vertices within this 3D distance of the target (template units) are left out of the softmax.
+    NeMo: 0.1 for meshes a few units long; ours are normalised to a unit box (see docs/PART321.md)."""
+    visibility_eps: float = 0.01
+    """Relative depth tolerance tau_r of the visibility test (Eq. 8)."""
+    max_anchors: int = 384
+    """At most this many visible vertices per image enter the loss (all update Theta)."""
+    augment: bool = True
+    """Colour jitter and pixel noise on the training images."""
+    threads: int = 1
+    """Torch threads while training."""
+    seed: int = 0
+    """Seed of initialisation, batching, sampling and augmentation."""
+
+
+@dataclass
+class TrainingView:
+    """One training image with its geometry.
+
+    Attributes:
+        image: (H, W, 3) uint8 RGB.
+        camera: the image's camera (object at the world origin).
+        vertices: (K, 3) object-frame positions of the template's vertices on the imaged mesh.
+        depth: (H, W) camera depth of the imaged mesh (``inf`` = background), for visibility.
+        mask: (H, W) bool object mask; default ``depth < inf``.
+        name: identifier.
+    """
+
+    image: np.ndarray
+    camera: Camera
+    vertices: np.ndarray
+    depth: np.ndarray
+    mask: np.ndarray | None = None
+    name: str = ""
+
+
+@dataclass
+class _Prepared:
+    image: torch.Tensor  # (3, H, W) float
+    visible: np.ndarray  # (N,) vertex ids
+    cells: np.ndarray  # (N,) flat feature-cell index
+    background: np.ndarray  # (M,) flat cell indices outside the object
+
+
+def _prepare(view: TrainingView, stride: int, cfg: FeatureTrainingConfig) -> _Prepared:
+    h, w = view.image.shape[:2]
+    if view.camera.width != w or view.camera.height != h:
+        raise ValueError(
+            f"training view {view.name!r}: camera {view.camera.width}x{view.camera.height} "
+            f"does not match the image {w}x{h}"
+        )
+    vis = vertex_visibility(view.vertices, view.camera, view.depth, eps=cfg.visibility_eps, two_sided=True)
+    ids = np.flatnonzero(vis)
+    uv, _ = view.camera.project(view.vertices[ids])
+    hw, ww = h // stride, w // stride
+    cj = np.clip(np.floor(uv[:, 0] / stride).astype(np.int64), 0, ww - 1)
+    ci = np.clip(np.floor(uv[:, 1] / stride).astype(np.int64), 0, hw - 1)
+    mask = view.mask if view.mask is not None else np.isfinite(view.depth)
+    # a cell is background if no object pixel falls in it (NeMo max-pools the object mask)
+    obj_cells = mask[: hw * stride, : ww * stride].reshape(hw, stride, ww, stride).any(axis=(1, 3))
+    bg = np.flatnonzero(~obj_cells.reshape(-1))
+    img = torch.as_tensor(np.ascontiguousarray(view.image), dtype=torch.float32).permute(2, 0, 1) / 255.0
+    return _Prepared(img, ids, ci * ww + cj, bg)
+
+
+def _augment(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    b = images.shape[0]
+    gain = 1.0 + 0.4 * (torch.rand(b, 3, 1, 1, generator=gen) - 0.5)
+    bias = 0.2 * (torch.rand(b, 1, 1, 1, generator=gen) - 0.5)
+    noise = 0.02 * torch.randn(images.shape, generator=gen)
+    return (images * gain + bias + noise).clamp(0.0, 1.0)
+
+
+@dataclass
+class FeatureTrainingState:
+    """What training returns besides the trained network: losses per epoch and timing."""
+
+    epoch_losses: list = field(default_factory=list)
+    seconds: float = 0.0
+    epochs_done: int = 0
+
+
+def train_features(
+    net: torch.nn.Module,
+    mesh: DeformableNeuralMesh,
+    views: list[TrainingView],
+    cfg: FeatureTrainingConfig = FeatureTrainingConfig(),
+    checkpoint: str | Path | None = None,
+    progress: bool = False,
+    stop_after: int | None = None,
+) -> FeatureTrainingState:
+    """Train ``net`` (Phi) and the mesh's features Theta and clutter queue in place.
+
+    Args:
+        net: feature extractor with attributes ``stride`` and ``dim`` = mesh.feature_dim.
+        mesh: the neural mesh; its ``features`` and ``clutter`` are replaced.
+        views: training images with geometry.
+        cfg: settings.
+        checkpoint: file written after every epoch and resumed from if it exists.
+        progress: show a progress bar.
+        stop_after: train at most this many epochs in this call (resume later from ``checkpoint``).
+    """
+    if not views:
+        raise ValueError("feature training needs at least one training view")
+    if net.dim != mesh.feature_dim:
+        raise ValueError(f"feature extractor dim {net.dim} != neural mesh feature dim {mesh.feature_dim}")
+    with torch_threads(cfg.threads):
+        return _train(net, mesh, views, cfg, checkpoint, progress, stop_after)
+
+
+def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTrainingState:
+    t0 = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    stride = net.stride
+    prepared = [_prepare(v, stride, cfg) for v in views]
+    template = torch.as_tensor(mesh.vertices)
+    bank = torch.as_tensor(mesh.features).clone()
+    clutter = torch.as_tensor(init_features(cfg.clutter_size, mesh.feature_dim, cfg.seed + 1))
+    clutter_ptr = 0
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(prepared) / cfg.batch_size)
+    total = cfg.epochs * steps_per_epoch
+    milestones = [int(f * total) for f in cfg.lr_milestones]
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.2)
+    state = FeatureTrainingState()
+    start_epoch = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        ck = torch.load(checkpoint, weights_only=False)
+        if ck.get("config") == asdict(cfg) and ck.get("num_views") == len(views):
+            net.load_state_dict(ck["net"])
+            opt.load_state_dict(ck["opt"])
+            sched.load_state_dict(ck["sched"])
+            bank, clutter, clutter_ptr = ck["bank"], ck["clutter"], ck["clutter_ptr"]
+            gen.set_state(ck["gen"])
+            rng.bit_generator.state = ck["rng"]
+            state.epoch_losses = list(ck["epoch_losses"])
+            start_epoch = ck["epoch"]
+    net.train()
+    bar = tqdm(total=cfg.epochs, initial=start_epoch, desc="features", disable=not progress, leave=False)
+    end_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, start_epoch + stop_after)
+    for epoch in range(start_epoch, end_epoch):
+        order = rng.permutation(len(prepared))
+        losses = []
+        for s in range(steps_per_epoch):
+            batch = [prepared[i] for i in order[s * cfg.batch_size : (s + 1) * cfg.batch_size]]
+            images = torch.stack([p.image for p in batch])
+            if cfg.augment:
+                images = _augment(images, gen)
+            fmap = net(images)  # (B, C, h, w)
+            b, c, h, w = fmap.shape
+            flat = fmap.flatten(2).transpose(1, 2)  # (B, h*w, C)
+            loss = fmap.new_zeros(())
+            vis_sum = torch.zeros_like(bank)
+            vis_cnt = torch.zeros(len(bank))
+            new_clutter = []
+            for i, p in enumerate(batch):
+                if len(p.visible):
+                    feats = flat[i, torch.as_tensor(p.cells)]  # (N, C)
+                    ids = torch.as_tensor(p.visible)
+                    vis_sum.index_add_(0, ids, feats.detach())
+                    vis_cnt.index_add_(0, ids, torch.ones(len(ids)))
+                    if len(ids) > cfg.max_anchors:
+                        sel = torch.as_tensor(np.sort(rng.choice(len(ids), cfg.max_anchors, replace=False)))
+                        feats, ids = feats[sel], ids[sel]
+                    d = torch.cdist(template[ids], template)
+                    exclude = d <= cfg.exclusion_radius
+                    exclude[torch.arange(len(ids)), ids] = False
+                    loss = loss + contrastive_loss(
+                        feats, ids, bank, clutter, exclude, cfg.temperature, cfg.weight_noise
+                    ) / len(batch)
+                if len(p.background) and cfg.num_background > 0:
+                    few = len(p.background) < cfg.num_background
+                    pick = rng.choice(p.background, size=cfg.num_background, replace=few)
+                    bgf = flat[i, torch.as_tensor(pick)]
+                    new_clutter.append(bgf.detach())
+                    loss = loss + cfg.reg_weight * (bgf @ bank.t()).mean() / len(batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                seen = vis_cnt > 0
+                # Eq. 7 with o_k = 1 for vertices seen in the batch (mean of their features)
+                mean = vis_sum[seen] / vis_cnt[seen, None]
+                bank[seen] = torch.nn.functional.normalize(
+                    cfg.momentum * bank[seen] + (1.0 - cfg.momentum) * mean, dim=1
+                )
+                for bgf in new_clutter:
+                    idx = (clutter_ptr + torch.arange(len(bgf))) % len(clutter)
+                    clutter[idx] = bgf
+                    clutter_ptr = int((clutter_ptr + len(bgf)) % len(clutter))
+            losses.append(float(loss.detach()))
+        state.epoch_losses.append(float(np.mean(losses)))
+        bar.update(1)
+        bar.set_postfix(loss=f"{state.epoch_losses[-1]:.3f}")
+        if checkpoint is not None:
+            tmp = Path(str(checkpoint) + ".tmp")
+            torch.save({
+                "config": asdict(cfg), "num_views": len(views), "epoch": epoch + 1, "net": net.state_dict(),
+                "opt": opt.state_dict(), "sched": sched.state_dict(), "bank": bank, "clutter": clutter,
+                "clutter_ptr": clutter_ptr, "gen": gen.get_state(), "rng": rng.bit_generator.state,
+                "epoch_losses": state.epoch_losses,
+            }, tmp)
+            tmp.replace(checkpoint)
+    bar.close()
+    net.eval()
+    mesh.features = bank.numpy().astype(np.float32)
+    mesh.clutter = clutter.numpy().astype(np.float32)
+    mesh.invalidate()
+    state.seconds = time.perf_counter() - t0
+    state.epochs_done = end_epoch
+    return state
+
+
+def config_json(cfg: FeatureTrainingConfig) -> str:
+    return json.dumps(asdict(cfg), indent=2)
