@@ -92,7 +92,7 @@ def _edge(px, py, pk, qx, qy, qk, o):
     return lx, ly, sg * ex, sg * ey, sg * o, 0.0 if top_left else _TINY
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _draw_triangle(ax, ay, aiz, ka, bx, by, biz, kb, cx, cy, ciz, kc, fid, cull, zbuf, fbuf):
     """Scan one screen-space triangle (x, y, 1/z, vertex key) into the z-buffer ``zbuf`` (stores 1/z)."""
     h, w = zbuf.shape
@@ -123,20 +123,22 @@ def _draw_triangle(ax, ay, aiz, ka, bx, by, biz, kb, cx, cy, ciz, kc, fid, cull,
     l1x, l1y, d1x, d1y, s1, th1 = _edge(cx, cy, kc, ax, ay, ka, o)
     l2x, l2y, d2x, d2y, s2, th2 = _edge(ax, ay, ka, bx, by, kb, o)
     x0, x1, y0, y1 = int(x0f), int(x1f), int(y0f), int(y1f)
+    # The sign s_k is folded into the factors (s * fl(a - b) == fl(s*a - s*b) exactly for s = +-1).
+    g0, g1, g2 = s0 * d0y, s1 * d1y, s2 * d2y
     for i in range(y0, y1 + 1):
         sy = i + 0.5
-        r0 = d0x * (sy - l0y)
-        r1 = d1x * (sy - l1y)
-        r2 = d2x * (sy - l2y)
+        r0 = s0 * (d0x * (sy - l0y))
+        r1 = s1 * (d1x * (sy - l1y))
+        r2 = s2 * (d2x * (sy - l2y))
         for j in range(x0, x1 + 1):
             sx = j + 0.5
-            e0 = s0 * (r0 - d0y * (sx - l0x))
+            e0 = r0 - g0 * (sx - l0x)
             if e0 < th0:
                 continue
-            e1 = s1 * (r1 - d1y * (sx - l1x))
+            e1 = r1 - g1 * (sx - l1x)
             if e1 < th1:
                 continue
-            e2 = s2 * (r2 - d2y * (sx - l2x))
+            e2 = r2 - g2 * (sx - l2x)
             if e2 < th2:
                 continue
             iz = (e0 * aiz + e1 * biz + e2 * ciz) * inv_area
@@ -202,7 +204,7 @@ def _project(verts, rot, trans, intr, cam, scr):
         scr[v, 3] = zc
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _raster_faces(cam, scr, faces, f0, f1, intr, znear, zfar, cull, zbuf, fbuf):
     """Draw faces ``f0 .. f1 - 1`` of one view into ``zbuf`` / ``fbuf``."""
     nv = float(cam.shape[0])
