@@ -1,0 +1,267 @@
+"""Generation at scale: atomic file writes, file hashes, a resumable manifest, a process pool.
+
+A dataset run is a list of *tasks* (one shape with the items still to make), executed by
+spawn-safe top-level functions in ``workers`` processes. Every file is written to a temporary
+name and renamed, and its SHA-256 is recorded; the parent process merges the results into
+``manifest.json`` (rewritten atomically every few seconds and at the end). An item is finished
+when its manifest entry exists and all its files exist, so an interrupted run resumes where it
+stopped and a finished one is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from partlift.errors import PartliftError
+from partlift.geometry.io import atomic_write_bytes
+
+MANIFEST_FORMAT = "partlift-dataset-manifest"
+# Bumped when generated content changes for the same config, so cached datasets are rebuilt.
+DATASET_FORMAT_VERSION = 1
+
+
+# --------------------------------------------------------------------------------- writing files
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class FileWriter:
+    """Writes files under ``root`` atomically and remembers {relative path: sha256}."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.hashes: dict[str, str] = {}
+
+    def bytes(self, rel: str, data: bytes) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+        self.hashes[rel] = sha256_bytes(data)
+        return path
+
+    def png(self, rel: str, array: np.ndarray) -> Path:
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(array)).save(buf, format="PNG", compress_level=1)
+        return self.bytes(rel, buf.getvalue())
+
+    def npy(self, rel: str, array, allow_pickle: bool = False) -> Path:
+        buf = io.BytesIO()
+        np.save(buf, array, allow_pickle=allow_pickle)
+        return self.bytes(rel, buf.getvalue())
+
+    def json(self, rel: str, obj) -> Path:
+        return self.bytes(rel, json.dumps(obj, indent=1, default=_json_default).encode())
+
+    def existing(self, rel: str) -> Path:
+        """Record the hash of a file written by another writer (e.g. trimesh via geometry.io)."""
+        path = self.root / rel
+        self.hashes[rel] = sha256_file(path)
+        return path
+
+
+def _json_default(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    if is_dataclass(o):
+        return asdict(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def to_jsonable(obj):
+    """A dataclass / numpy structure as plain JSON types."""
+    return json.loads(json.dumps(asdict(obj) if is_dataclass(obj) else obj, default=_json_default))
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, json.dumps(obj, indent=1, default=_json_default).encode())
+
+
+# --------------------------------------------------------------------------------- manifest
+def package_versions() -> dict[str, str]:
+    """Versions of Python, partlift and the packages that shape the generated data."""
+    from importlib import metadata
+
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in ("partlift", "numpy", "scipy", "numba", "trimesh", "pillow", "scikit-image"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+class Manifest:
+    """``manifest.json`` of one dataset: seed, config, versions and {item key: {file: sha256}}."""
+
+    def __init__(self, path: str | os.PathLike, kind: str, config: dict, seed: int):
+        self.path = Path(path)
+        self.root = self.path.parent
+        self.data = {
+            "format": MANIFEST_FORMAT,
+            "format_version": DATASET_FORMAT_VERSION,
+            "kind": kind,
+            "seed": int(seed),
+            "config": config,
+            "versions": package_versions(),
+            "complete": False,
+            "items": {},
+        }
+        self._last_write = 0.0
+        if self.path.exists():
+            try:
+                old = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                old = None  # unreadable manifest: everything is regenerated
+            if old and old.get("format") == MANIFEST_FORMAT:
+                if old.get("config") != config or old.get("format_version") != DATASET_FORMAT_VERSION:
+                    raise PartliftError(
+                        f"{self.root} holds a dataset generated with a different configuration or format "
+                        f"version; use another output folder or delete it ({self.path})"
+                    )
+                self.data["items"] = dict(old.get("items", {}))
+
+    @property
+    def items(self) -> dict[str, dict[str, str]]:
+        return self.data["items"]
+
+    def is_done(self, key: str) -> bool:
+        """The item has a manifest entry and all its files exist."""
+        files = self.items.get(key)
+        return files is not None and all((self.root / rel).is_file() for rel in files)
+
+    def add(self, results: dict[str, dict[str, str]]) -> None:
+        self.items.update(results)
+        if time.monotonic() - self._last_write > 5.0:
+            self.write()
+
+    def write(self, complete: bool = False) -> None:
+        self.data["complete"] = bool(complete)
+        self.data["versions"] = package_versions()
+        write_json_atomic(self.path, self.data)
+        self._last_write = time.monotonic()
+
+
+def manifest_complete(path: str | os.PathLike) -> bool:
+    """True if ``path`` is a manifest marked complete whose files all exist."""
+    p = Path(path)
+    if not p.is_file():
+        return False
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return False
+    if not data.get("complete") or data.get("format_version") != DATASET_FORMAT_VERSION:
+        return False
+    return all((p.parent / rel).is_file() for files in data.get("items", {}).values() for rel in files)
+
+
+# --------------------------------------------------------------------------------- running tasks
+def _init_worker() -> None:
+    # One numba thread per process: the pool provides the parallelism.
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except Exception:  # noqa: BLE001 - numba missing or threading layer unavailable
+        pass
+
+
+def run_tasks(
+    fn: Callable,
+    tasks: Sequence,
+    workers: int = 1,
+    on_result: Callable[[dict], None] | None = None,
+    progress: bool = True,
+    desc: str = "generating",
+    total_units: Callable[[object], int] | None = None,
+) -> None:
+    """Run ``fn(task) -> dict`` over ``tasks`` in ``workers`` spawned processes (1 = in-process).
+
+    ``on_result`` receives every result in the parent as soon as it arrives. The progress bar
+    (tqdm) counts ``total_units(task)`` per task (default 1).
+    """
+    from tqdm import tqdm
+
+    units = total_units or (lambda _t: 1)
+    bar = tqdm(total=sum(units(t) for t in tasks), desc=desc, disable=not progress, unit="item", leave=False)
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for t in tasks:
+                res = fn(t)
+                if on_result:
+                    on_result(res)
+                bar.update(units(t))
+            return
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(processes=int(workers), initializer=_init_worker) as pool:
+            for i, res in pool.imap_unordered(_indexed, [(fn, i, t) for i, t in enumerate(tasks)]):
+                if on_result:
+                    on_result(res)
+                bar.update(units(tasks[i]))
+    finally:
+        bar.close()
+
+
+def _indexed(args):
+    fn, i, task = args
+    return i, fn(task)
+
+
+def chunked(seq: Iterable, n: int) -> list[list]:
+    out: list[list] = []
+    for x in seq:
+        if not out or len(out[-1]) >= n:
+            out.append([])
+        out[-1].append(x)
+    return out
+
+
+def dataclass_from_dict(cls, data: dict):
+    """Rebuild a (nested, frozen) config dataclass from :func:`to_jsonable` output (lists -> tuples)."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise PartliftError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        hint = hints.get(f.name)
+        if isinstance(hint, type) and is_dataclass(hint) and isinstance(value, dict):
+            value = dataclass_from_dict(hint, value)
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[f.name] = value
+    return cls(**kwargs)

@@ -1,0 +1,306 @@
+"""DST-Part3D-style image datasets of procedural shapes (docs/FORMATS.md, "Datasets").
+
+Splits follow Part321 section 5.1: one annotated *template* mesh, *training* meshes whose part
+labels the training code never reads (their labels, part masks and correspondences live only under
+``gt/``), and *test* meshes whose images carry part masks. Every view is rendered with randomised
+materials (docs/MATERIALS.md), lighting and a background (photograph crop or procedural texture);
+viewpoints follow 3D-DST (:mod:`partlift.datasets.poses`).
+
+Layout of one dataset (one category)::
+
+    <out>/config.json  manifest.json  splits.json
+    <out>/template/<shape_id>/mesh.ply + mesh.labels.json
+    <out>/train/<shape_id>/mesh.ply                           geometry only
+    <out>/test/<shape_id>/mesh.ply + mesh.labels.json
+    <out>/<split>/<shape_id>/image/<k>.png                    RGB
+                            /depth/<k>.npy                    camera z, inf = background
+                            /edge/<k>.png                     Canny, 0 / 255
+                            /annotation/<k>.json              pose, camera, shape, lighting
+                            /mask/<k>.png, instance/<k>.png   label + 1 (template and test only)
+    <out>/gt/train/<shape_id>/mesh.ply + mesh.labels.json, mask/<k>.png, instance/<k>.png
+    <out>/gt/<split>/<shape_id>/corr.npy                      dense correspondence (if the generator gives it)
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from partlift.datasets.backgrounds import BackgroundConfig, sample_background
+from partlift.datasets.generation import (
+    FileWriter,
+    Manifest,
+    dataclass_from_dict,
+    run_tasks,
+    to_jsonable,
+    write_json_atomic,
+)
+from partlift.datasets.materials import MaterialConfig, assign_materials
+from partlift.datasets.poses import PoseSampling, dst_focal, sample_view
+from partlift.datasets.shading import LightingConfig, corner_normals, sample_lighting
+from partlift.datasets.shape_source import check_category, generate_shape, load_generator
+from partlift.datasets.synth import PreparedMesh, render_view
+from partlift.errors import PartliftError
+from partlift.geometry.io import save_part_mesh
+from partlift.geometry.normalize import unit_box_normalization
+from partlift.render.camera import Camera
+
+IMAGE_SPLITS = ("template", "train", "test")
+ANNOTATION_FORMAT = "partlift-image-annotation"
+_SPLIT_SEED_OFFSET = {"template": 0, "train": 10_000, "test": 20_000}
+# Splits whose part masks may be read by training code; the others keep them under gt/.
+LABELLED_SPLITS = ("template", "test")
+
+
+@dataclass(frozen=True)
+class ImageDatasetConfig:
+    """Configuration of one DST-Part3D-style image dataset (one category).
+
+    Attributes:
+        category: procedural category (``partlift shapes list``).
+        n_train_meshes: unannotated training meshes (their labels go to ``gt/`` only).
+        n_test_meshes: test meshes (images with part masks).
+        views_per_mesh: rendered views per training / test mesh.
+        template_views: rendered views of the annotated template mesh.
+        size: image width = height in pixels (3D-DST renders 512; 128 keeps CPU cost low).
+        focal: focal length in pixels; None = 3D-DST's lens scaled to ``size`` (35/32 * size,
+            560 px at 512 px).
+        seed: master seed; shape seeds are ``seed * 100000 + {template: 0, train: 10000,
+            test: 20000} + index``.
+        pose: viewpoint distribution (3D-DST style; default its preset 3 shape, elevation 30 +- 20 deg).
+        materials: material assignment rules.
+        materials_per_view: draw new materials for every view (as 3D-DST's diffusion re-paints every
+            image); False = one material set per shape.
+        lighting: lighting ranges.
+        background: background sources.
+        supersample: RGB anti-aliasing factor (masks and depth are never supersampled).
+        canny_low: Canny low threshold (OpenCV scale, 3D-DST: 100).
+        canny_high: Canny high threshold (3D-DST: 200).
+        depth_dtype: dtype of the saved depth maps ("float16" or "float32").
+        instance_masks: also save instance masks.
+        generator: optional custom shape source ``"package.module:function"`` (``fn(seed) ->
+            PartMesh`` in the unit box); ``category`` is then only a name.
+    """
+
+    category: str = "car"
+    n_train_meshes: int = 10
+    n_test_meshes: int = 5
+    views_per_mesh: int = 20
+    template_views: int = 20
+    size: int = 128
+    focal: float | None = None
+    seed: int = 0
+    pose: PoseSampling = field(default_factory=PoseSampling)
+    materials: MaterialConfig = field(default_factory=MaterialConfig)
+    materials_per_view: bool = True
+    lighting: LightingConfig = field(default_factory=LightingConfig)
+    background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    supersample: int = 2
+    canny_low: float = 100.0
+    canny_high: float = 200.0
+    depth_dtype: str = "float16"
+    instance_masks: bool = True
+    generator: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("n_train_meshes", "n_test_meshes", "views_per_mesh", "template_views"):
+            if getattr(self, name) < 0:
+                raise PartliftError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.size < 8:
+            raise PartliftError(f"image size must be >= 8 pixels, got {self.size}")
+        if self.depth_dtype not in ("float16", "float32"):
+            raise PartliftError(f"depth_dtype must be 'float16' or 'float32', got {self.depth_dtype!r}")
+        if self.supersample < 1:
+            raise PartliftError(f"supersample must be >= 1, got {self.supersample}")
+
+    @property
+    def focal_px(self) -> float:
+        return float(self.focal) if self.focal is not None else dst_focal(self.size)
+
+    def to_dict(self) -> dict:
+        return to_jsonable(self)
+
+    @staticmethod
+    def from_dict(data: dict) -> ImageDatasetConfig:
+        return dataclass_from_dict(ImageDatasetConfig, data)
+
+    def shape_seed(self, split: str, index: int) -> int:
+        return int(self.seed) * 100_000 + _SPLIT_SEED_OFFSET[split] + int(index)
+
+    def shapes(self) -> dict[str, list[int]]:
+        """{split: [shape seed, ...]}."""
+        counts = {"template": 1, "train": self.n_train_meshes, "test": self.n_test_meshes}
+        return {s: [self.shape_seed(s, i) for i in range(n)] for s, n in counts.items()}
+
+    def views(self, split: str) -> int:
+        return self.template_views if split == "template" else self.views_per_mesh
+
+
+def shape_id(category: str, shape_seed: int) -> str:
+    return f"{category}_{shape_seed:06d}"
+
+
+def view_rng(config: ImageDatasetConfig, shape_seed: int, view: int) -> np.random.Generator:
+    """The random stream of one view: independent of worker count and generation order."""
+    return np.random.default_rng([int(config.seed), zlib.crc32(config.category.encode()), int(shape_seed), int(view)])
+
+
+def _label_png(labels: np.ndarray) -> np.ndarray:
+    """label + 1 (0 = background) in uint8, or uint16 when there are more than 254 codes."""
+    code = labels.astype(np.int32) + 1
+    return code.astype(np.uint8 if code.max(initial=0) < 256 else np.uint16)
+
+
+def view_files(split: str, sid: str, view: int, config: ImageDatasetConfig) -> dict[str, str]:
+    """Relative paths of the files of one view, by role."""
+    k = f"{view:03d}"
+    base = f"{split}/{sid}"
+    labels_base = base if split in LABELLED_SPLITS else f"gt/{split}/{sid}"
+    files = {
+        "image": f"{base}/image/{k}.png",
+        "depth": f"{base}/depth/{k}.npy",
+        "edge": f"{base}/edge/{k}.png",
+        "annotation": f"{base}/annotation/{k}.json",
+        "mask": f"{labels_base}/mask/{k}.png",
+    }
+    if config.instance_masks:
+        files["instance"] = f"{labels_base}/instance/{k}.png"
+    return files
+
+
+def _write_mesh(writer: FileWriter, mesh, split: str, sid: str) -> None:
+    """Template / test: labelled mesh in the split. Train: geometry in the split, labels in gt/."""
+    geometry = mesh.copy(colors=None)  # generator colours could hint at parts
+    if split in LABELLED_SPLITS:
+        save_part_mesh(geometry, writer.root / split / sid / "mesh.ply")
+        writer.existing(f"{split}/{sid}/mesh.ply")
+        writer.existing(f"{split}/{sid}/mesh.labels.json")
+    else:
+        save_part_mesh(geometry, writer.root / "gt" / split / sid / "mesh.ply")
+        writer.existing(f"gt/{split}/{sid}/mesh.ply")
+        writer.existing(f"gt/{split}/{sid}/mesh.labels.json")
+        writer.bytes(f"{split}/{sid}/mesh.ply", (writer.root / "gt" / split / sid / "mesh.ply").read_bytes())
+    corr = mesh.extras.get("corr") if mesh.extras else None
+    if corr is not None:
+        writer.npy(f"gt/{split}/{sid}/corr.npy", np.asarray(corr, dtype=np.float32))
+
+
+def _image_task(task: dict) -> dict[str, dict[str, str]]:
+    """Worker: make the missing items of one shape; returns {item key: {file: sha256}}."""
+    config = ImageDatasetConfig.from_dict(task["config"])
+    root = Path(task["root"])
+    split, shape_seed = task["split"], int(task["shape_seed"])
+    sid = shape_id(config.category, shape_seed)
+    mesh = generate_shape(config.category, shape_seed, config.generator)
+    results: dict[str, dict[str, str]] = {}
+    if task["mesh"]:
+        w = FileWriter(root)
+        _write_mesh(w, mesh, split, sid)
+        results[f"{split}/{sid}/mesh"] = w.hashes
+    if not task["views"]:
+        return results
+    norm = unit_box_normalization(mesh.vertices)
+    cn = corner_normals(mesh)
+    mat_seed = zlib.crc32(f"{config.seed}/{config.category}/{shape_seed}".encode())
+    prep = PreparedMesh(mesh, cn, assign_materials(mesh, mat_seed, config.materials, config.category))
+    for view in task["views"]:
+        rng = view_rng(config, shape_seed, view)
+        pose = sample_view(rng, config.pose)
+        cam = Camera.from_pose(pose.azimuth, pose.elevation, pose.theta, pose.distance, config.focal_px,
+                               config.size, config.size)
+        if config.materials_per_view:
+            prep.assignment = assign_materials(mesh, int(rng.integers(2**31)), config.materials, config.category)
+        lighting = sample_lighting(rng, config.lighting, cam.rotation)
+        bg = sample_background(rng, config.size, config.background)
+        out = render_view(prep, cam, lighting, bg, config.supersample, (config.canny_low, config.canny_high),
+                          num_threads=task.get("threads"))
+        files = view_files(split, sid, view, config)
+        w = FileWriter(root)
+        w.png(files["image"], out.rgb)
+        w.npy(files["depth"], out.depth.astype(config.depth_dtype))
+        w.png(files["edge"], out.edges.astype(np.uint8) * 255)
+        w.png(files["mask"], _label_png(out.labels))
+        if "instance" in files:
+            w.png(files["instance"], _label_png(out.instances))
+        ann = {
+            "format": ANNOTATION_FORMAT,
+            "version": 1,
+            "category": config.category,
+            "shape_id": sid,
+            "split": split,
+            "view": int(view),
+            "image_size": [config.size, config.size],
+            "angle_units": "radians",
+            "azimuth": pose.azimuth,
+            "elevation": pose.elevation,
+            "theta": pose.theta,
+            "distance": pose.distance,
+            "principal": [cam.cx, cam.cy],
+            "focal_length": cam.fx,
+            "world_to_camera": cam.world_to_camera().tolist(),
+            "camera": cam.to_dict(),
+            "scale": norm.scale,
+            "offset": norm.offset.tolist(),
+            "normalization": "normalised = (mesh - offset) * scale (unit box, docs/CONVENTIONS.md)",
+            "part_names": list(mesh.part_names),
+            "lighting": lighting.to_dict(),
+            "files": {k: v for k, v in files.items() if k != "annotation"},
+        }
+        w.json(files["annotation"], ann)
+        results[f"{split}/{sid}/{view:03d}"] = w.hashes
+    return results
+
+
+def generate_image_dataset(
+    config: ImageDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True
+) -> Path:
+    """Generate (or finish) an image dataset in ``out``; finished items are skipped.
+
+    Args:
+        config: what to generate.
+        out: output folder of this category's dataset.
+        workers: processes (1 = in this process, all numba threads).
+        progress: show a tqdm progress bar.
+
+    Returns:
+        ``out`` as a Path. Raises PartliftError if ``out`` holds a dataset made with another config.
+    """
+    if config.generator:
+        load_generator(config.generator)
+    else:
+        check_category(config.category)
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    cfg = config.to_dict()
+    manifest = Manifest(root / "manifest.json", "images", cfg, config.seed)
+    write_json_atomic(root / "config.json", cfg)
+    shapes = config.shapes()
+    write_json_atomic(
+        root / "splits.json", {s: [shape_id(config.category, x) for x in seeds] for s, seeds in shapes.items()}
+    )
+    tasks = []
+    for split in IMAGE_SPLITS:
+        for seed in shapes[split]:
+            sid = shape_id(config.category, seed)
+            todo = [v for v in range(config.views(split)) if not manifest.is_done(f"{split}/{sid}/{v:03d}")]
+            need_mesh = not manifest.is_done(f"{split}/{sid}/mesh")
+            if todo or need_mesh:
+                tasks.append({"config": cfg, "root": str(root), "split": split, "shape_seed": seed,
+                              "views": todo, "mesh": need_mesh, "threads": 1 if workers > 1 else None})
+    # long tasks first keeps the pool busy to the end
+    tasks.sort(key=lambda t: -len(t["views"]))
+    run_tasks(_image_task, tasks, workers, manifest.add, progress, f"images {config.category}",
+              lambda t: len(t["views"]) + int(t["mesh"]))
+    manifest.write(complete=True)
+    return root
+
+
+def quick_image_config(category: str, seed: int = 0) -> ImageDatasetConfig:
+    """A tiny configuration for tests and first runs (2 train, 1 test mesh, 4 views, 64 px)."""
+    return replace(
+        ImageDatasetConfig(category=category, seed=seed),
+        n_train_meshes=2, n_test_meshes=1, views_per_mesh=4, template_views=4, size=64,
+    )
