@@ -122,7 +122,7 @@ def airliner(b: ShapeBuilder, rng: np.random.Generator) -> None:
     chord = length * rng.uniform(0.14, 0.19)
     taper = rng.uniform(0.22, 0.35)
     dihedral = rng.uniform(3, 7)
-    wing_z = length * rng.uniform(0.05, 0.12)
+    wing_z = length * rng.uniform(0.02, 0.08)
     t_tail = layout == "twin_tail"
     b.style.update(
         layout=layout,
@@ -181,9 +181,10 @@ def airliner(b: ShapeBuilder, rng: np.random.Generator) -> None:
     # tail
     v_span = length * rng.uniform(0.13, 0.17)
     v_chord = length * rng.uniform(0.12, 0.16)
+    v_taper, v_sweep = rng.uniform(0.3, 0.45), rng.uniform(30, 45)
     v_root = (0.0, 0.55 * rf, -0.5 * length + 0.02 * length + v_chord * 1.05)
     b.add(
-        surface(v_span, v_chord, rng.uniform(0.3, 0.45), rng.uniform(30, 45), 0.11),
+        surface(v_span, v_chord, v_taper, v_sweep, 0.11),
         "vertical_stabilizer",
         "vertical_stabilizer",
         color=MATERIALS["white"],
@@ -192,7 +193,7 @@ def airliner(b: ShapeBuilder, rng: np.random.Generator) -> None:
     h_span = length * rng.uniform(0.14, 0.19)
     h_chord = length * rng.uniform(0.08, 0.11)
     if t_tail:
-        tip = surface_point(v_span, v_chord, 0.35, 37, 0.97, 0.2)
+        tip = surface_point(v_span, v_chord, v_taper, v_sweep, 0.97, 0.2)
         h_root = (0.0, v_root[1] + v_span * 0.97, v_root[2] + tip[0] + 0.35 * h_chord)
     else:
         h_root = (0.0, 0.25 * rf, -0.5 * length + 0.03 * length + h_chord * 1.2)
@@ -210,7 +211,14 @@ def airliner(b: ShapeBuilder, rng: np.random.Generator) -> None:
     bogie = 4 if (length > 50 and rng.random() < 0.7) else 2
     b.style["main_gear_wheels"] = bogie
     gear(b, "wheel_front", "wheel_front", (0.0, -0.8 * rf, 0.36 * length), 0.45 * rf, wr * 0.8, 2, 0.45 * wr)
-    main_z = wing_z - 0.7 * chord
+    # main gear behind the wing root's mid-chord and behind the middle of the whole length (a T-tail can
+    # reach past the fuselage), so "back" wheels stay at z < 0 after centring
+    tail_z = min(
+        -0.5 * length,
+        v_root[2] + surface_point(v_span, v_chord, v_taper, v_sweep, 1.0, 1.0)[0],
+        h_root[2] + surface_point(h_span, h_chord, 0.4, sweep + 5, 1.0, 1.0)[0],
+    )
+    main_z = min(wing_z - 0.75 * chord, 0.5 * (0.5 * length + tail_z) - 0.04 * length)
     for name, sx in (("wheel_back_left", 1.0), ("wheel_back_right", -1.0)):
         gear(b, name, name, (sx * 0.9 * rf, root_y - 0.2 * rf, main_z), 0.6 * rf, wr, bogie, 0.55 * wr)
 

@@ -590,17 +590,18 @@ def storage_furniture(b: ShapeBuilder, rng: np.random.Generator) -> None:
             xa = inner_x0 + (inner_x1 - inner_x0) * k / n
             xb = inner_x0 + (inner_x1 - inner_x0) * (k + 1) / n
             comps.append((xa, xb, inner_y0, ys, "door"))
-    else:  # open shelves with doors only at the bottom (sometimes)
+    else:  # open shelves above a closed bottom compartment
         shelves = int(rng.integers(2, 5))
         for k in range(1, shelves):
             y = inner_y0 + (inner_y1 - inner_y0) * k / shelves
             b.add(
                 P.box((w - 2 * t, t, d - t), (12, 1, 6)), "body", f"shelf_{k}", color=wood, matrix=pose((0.0, y, t / 2))
             )
-        if rng.random() < 0.6:
-            yb = inner_y0 + (inner_y1 - inner_y0) / shelves
-            comps.append((inner_x0, 0.0, inner_y0, yb, "door"))
-            comps.append((0.0, inner_x1, inner_y0, yb, "door"))
+        # the bottom compartment is closed by two doors or two drawers (there is always a part)
+        yb = inner_y0 + (inner_y1 - inner_y0) / shelves
+        bottom = "door" if rng.random() < 0.6 else "drawer"
+        comps.append((inner_x0, 0.0, inner_y0, yb, bottom))
+        comps.append((0.0, inner_x1, inner_y0, yb, bottom))
     zf = d / 2 + 0.01
     n_door = n_drawer = 0
     for xa, xb, ya, yb, kind in comps:
@@ -646,7 +647,7 @@ register(
         kind="partnete",
         super_category="furniture",
         part_names=("door", "drawer", "handle"),
-        optional_parts=("door", "drawer", "handle"),
+        optional_parts=("door", "drawer"),
         unlabelled_regions=("body",),
         styles={
             "layout": ("drawers", "doors", "mixed", "wardrobe", "open_shelves"),
@@ -654,7 +655,7 @@ register(
             "handles": ("bar", "knob", "pull"),
         },
         description="chest of drawers (1-2 columns, 2-6 rows), 1-2 door cabinet, drawers over doors, wardrobe "
-        "(optional bottom drawer), open shelves (optional bottom doors); plinth, legs or none; bar, knob or "
+        "(optional bottom drawer), open shelves (bottom doors or drawers); plinth, legs or none; bar, knob or "
         "pull handles (one per door/drawer); the carcass is unlabelled",
         generator=storage_furniture,
     )

@@ -9,8 +9,10 @@ order, which is what makes ground-truth correspondence between generated shapes 
 
 Parametrisations:
 - surfaces swept along a path (lathe, loft, sweep, torus, cylinders, spheres):
-  ``(s, (1 + cos a) / 2, (1 + sin a) / 2)`` with ``s`` the normalised arc length along the
-  profile / path and ``a`` the angle around it; cap centres and poles sit at ``(s, 0.5, 0.5)``;
+  ``(s, (1 + cos a) / 2, (1 + sin a) / 2)`` with ``s`` the normalised index of the ring along the
+  profile / path (0 at the first point, 1 at the last) and ``a`` the angle around it; cap centres and
+  poles sit at ``(s, 0.5, 0.5)``. Using the index rather than the arc length keeps the parameters
+  identical when only the dimensions change;
 - boxes and extrusions: the vertex position normalised by the primitive's local bounding box.
 """
 
@@ -59,11 +61,9 @@ def _bbox_param(v: np.ndarray) -> np.ndarray:
     return (v - lo) / ext
 
 
-def _arc_param(points: np.ndarray) -> np.ndarray:
-    """(P,) normalised cumulative arc length of a polyline, 0 at the first point and 1 at the last."""
-    seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    s = np.concatenate([[0.0], np.cumsum(seg)])
-    return s / s[-1] if s[-1] > _EPS else np.linspace(0.0, 1.0, len(points))
+def _index_param(n: int) -> np.ndarray:
+    """(n,) normalised point index 0, ..., 1 along a profile or path."""
+    return np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
 
 
 def ring_mesh(
@@ -138,7 +138,7 @@ def lathe(profile: np.ndarray, segments: int = 24) -> Primitive:
     prof = np.asarray(profile, dtype=np.float64)
     start_pole = prof[0, 0] < 1e-9
     end_pole = prof[-1, 0] < 1e-9
-    s_all = _arc_param(prof)
+    s_all = _index_param(len(prof))
     body = slice(1 if start_pole else 0, len(prof) - 1 if end_pole else len(prof))
     ring_prof, ring_s = prof[body], s_all[body]
     c, sn = _circle(segments)
@@ -256,11 +256,10 @@ def sweep(path: np.ndarray, radius, segments: int = 8, closed: bool = False) -> 
     t, n, b = _transport_frames(p, closed)
     c, s = _circle(segments)
     if closed:
-        seg = np.linalg.norm(np.roll(p, -1, axis=0) - p, axis=1)
-        s_par = np.concatenate([[0.0], np.cumsum(seg)[:-1]]) / seg.sum()
+        s_par = np.arange(len(p)) / len(p)
         rings = p[:, None] + r[:, None, None] * (c[None, :, None] * n[:, None] + s[None, :, None] * b[:, None])
         return ring_mesh(rings, closed_path=True, s=s_par)
-    s_par = _arc_param(p)
+    s_par = _index_param(len(p))
     lo = 1 if r[0] < 1e-9 else 0
     hi = len(p) - 1 if r[-1] < 1e-9 else len(p)
     rings = p[lo:hi, None] + r[lo:hi, None, None] * (
@@ -326,7 +325,7 @@ def loft(
     rad = np.asarray(radii, dtype=np.float64)
     pw = np.broadcast_to(np.asarray(power, dtype=np.float64), (len(ctr),))
     c, s = _circle(segments)
-    s_all = _arc_param(ctr)
+    s_all = _index_param(len(ctr))
     rings = []
     for i in range(len(ctr)):
         if shape is not None:
