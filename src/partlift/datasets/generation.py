@@ -116,11 +116,14 @@ def package_versions() -> dict[str, str]:
 
 
 class Manifest:
-    """``manifest.json`` of one dataset: seed, config, versions and {item key: {file: sha256}}."""
+    """``manifest.json`` of one dataset: seed, config, versions and {item key: {file: sha256}}.
 
-    def __init__(self, path: str | os.PathLike, kind: str, config: dict, seed: int):
+    File paths are relative to ``root`` (default: the manifest's folder).
+    """
+
+    def __init__(self, path: str | os.PathLike, kind: str, config: dict, seed: int, root=None):
         self.path = Path(path)
-        self.root = self.path.parent
+        self.root = Path(root) if root is not None else self.path.parent
         self.data = {
             "format": MANIFEST_FORMAT,
             "format_version": DATASET_FORMAT_VERSION,
@@ -166,9 +169,10 @@ class Manifest:
         self._last_write = time.monotonic()
 
 
-def manifest_complete(path: str | os.PathLike) -> bool:
-    """True if ``path`` is a manifest marked complete whose files all exist."""
+def manifest_complete(path: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
+    """True if ``path`` is a manifest marked complete whose files (relative to ``root``) all exist."""
     p = Path(path)
+    base = Path(root) if root is not None else p.parent
     if not p.is_file():
         return False
     try:
@@ -177,7 +181,7 @@ def manifest_complete(path: str | os.PathLike) -> bool:
         return False
     if not data.get("complete") or data.get("format_version") != DATASET_FORMAT_VERSION:
         return False
-    return all((p.parent / rel).is_file() for files in data.get("items", {}).values() for rel in files)
+    return all((base / rel).is_file() for files in data.get("items", {}).values() for rel in files)
 
 
 # --------------------------------------------------------------------------------- running tasks

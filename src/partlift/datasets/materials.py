@@ -69,7 +69,7 @@ TRIM_KINDS = {"plastic": 0.45, "metal": 0.35, "rubber": 0.1, "wood": 0.1}
 # Super-category / category name -> family (checked on lower-cased names, substring match).
 _FAMILY_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("aircraft", ("airplane", "airliner", "warplane", "jet", "rocket", "aircraft", "fighter", "glider")),
-    ("vehicle", ("car", "bus", "truck", "van", "jeep", "tractor", "moped", "minivan", "wagon", "cab")),
+    ("vehicle", ("car", "bus", "truck", "van", "jeep", "tractor", "moped", "minivan", "wagon")),
     ("cycle", ("bicycle", "bike", "tricycle", "cycle", "motorcycle", "scooter")),
     ("boat", ("boat", "ship", "yacht", "canoe", "sail", "watercraft", "liner")),
     ("tool", ("tool", "hammer", "hatchet", "axe", "knife", "pliers", "scissors", "wrench", "screwdriver", "umbrella")),
@@ -185,12 +185,12 @@ def unit_role(name: str) -> str:
 
 def category_family(category: str) -> str:
     """Material family of a category (a key of :data:`BODY_KINDS`), from its super-category or name."""
-    names = [category.lower()]
+    names = [category.lower()]  # the name first ("kettle" is household although its super-category is tool)
     try:  # the procedural registry knows the super-category; foreign categories fall back to the name
         from partlift.datasets.shape_source import _registry
 
         info = _registry().category_info(category)
-        names.insert(0, str(info.super_category).lower())
+        names.append(str(info.super_category).lower())
     except Exception:  # noqa: BLE001 - unknown category: use the name only
         pass
     for name in names:
