@@ -40,6 +40,8 @@ class DeformationConfig:
     """Training meshes per step (all template vertices of each)."""
     normal_weight: float = 0.01
     """Weight of the normal-consistency loss (mean 1 - cos over adjacent deformed faces)."""
+    threads: int = 1
+    """Torch threads while training (small tensors: extra threads mostly spin on a shared CPU)."""
     seed: int = 0
     """Seed of initialisation and mesh sampling."""
 
@@ -122,6 +124,14 @@ class Deformer:
             targets: per training mesh y, (K, 3) position of the corresponded vertex
                 V_{y, Corr(y0, k, y)} of every template vertex.
         """
+        prev = torch.get_num_threads()
+        torch.set_num_threads(max(1, self.config.threads))
+        try:
+            return self._fit(template_vertices, template_faces, targets, progress)
+        finally:
+            torch.set_num_threads(prev)
+
+    def _fit(self, template_vertices, template_faces, targets, progress) -> Deformer:
         cfg = self.config
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
