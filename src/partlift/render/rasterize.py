@@ -69,6 +69,8 @@ class Fragments:
 
 # ---------------------------------------------------------------------------------- numba kernels
 _TINY = 5e-324  # smallest positive double: "e >= _TINY" is "e > 0"
+
+
 @njit(cache=True, inline="always")
 def _edge(px, py, pk, qx, qy, qk, o):
     """Canonical form of the edge p -> q of a triangle with orientation sign ``o``.
