@@ -296,15 +296,14 @@ def _knob(b, region, slot, at, kind, color, up):
     if kind == "round":
         b.add(P.sphere(0.02, 14, 8), region, slot + "_knob", color=color, matrix=pose(tip, rot))
     elif kind == "lever":
-        side = np.cross(up, [1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
+        # a deck lever sticks out forward (+Z) from the top of its stem
         b.add(
             P.box((0.012, 0.01, 0.06), (1, 1, 4), radius=0.003),
             region,
             slot + "_knob",
             color=color,
-            matrix=pose(tip + 0.02 * np.array([0.0, 0.0, 1.0 if up[1] > 0.5 else 0.0]) + [0, 0.0, 0.0], rot),
+            matrix=pose(tip + 0.02 * np.array([0.0, 0.0, 1.0 if up[1] > 0.5 else 0.0]), rot),
         )
-        del side
     else:
         for k in range(2):
             m = pose(

@@ -60,7 +60,6 @@ def kettle_geometry(b: ShapeBuilder, rng: np.random.Generator) -> None:
     top_r = prof_r[-1]
     prof = np.concatenate([[[0.0, 0.0]], np.stack([prof_r, t * h], 1), [[0.0, h]]])
     b.add(P.lathe(prof, 48), "body", "body", color=metal)
-    base_h = 0.0
     if kind == "jug":
         base_h = 0.02
         b.add(
@@ -149,7 +148,6 @@ def kettle_geometry(b: ShapeBuilder, rng: np.random.Generator) -> None:
             ]
         )
         b.add(P.sweep(P.curve(ctrl, 22), 0.011, 10), "handle", "handle", color=grip)
-    del base_h
 
 
 KETTLE_STYLES = {"body": KETTLE_PROFILES, "handle": ("side", "top")}

@@ -293,7 +293,7 @@ def bus(b: ShapeBuilder, rng: np.random.Generator) -> None:
                 matrix=pose((sx * wx, wheel_r, wz), Y_TO_X),
             )
     y_light = clearance + (0.30 * h if hood else 0.16 * h)
-    zl = (z_front - 0.03) if not hood else (z_front - 0.03)
+    zl = z_front - 0.03
     for name, sx in (("head_light_left", 1.0), ("head_light_right", -1.0)):
         lx = sx * (half_w(np.array([0.999]))[0] - 0.22)
         b.add(
