@@ -9,11 +9,13 @@ Prints markdown tables (best-of-N wall-clock ms per frame) for docs/BENCHMARKS.m
 from __future__ import annotations
 
 import os
+import sys
 
 # OpenMP threads (numba's omp layer and torch) spin-wait at barriers by default; on the shared 2-core
 # machine that turns a 0.4 ms two-thread call into 25-40 ms (torch: 10 -> 150+ ms) whenever another
-# process is busy. Must be set before numba/torch load their OpenMP runtimes.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# process is busy. Must be set before numba/torch load their OpenMP runtimes; --omp-default skips it.
+if "--omp-default" not in sys.argv:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
@@ -71,9 +73,9 @@ def embree_frame(mesh: trimesh.Trimesh, cam: Camera):
     return mesh.ray.intersects_location(origins, d_world, multiple_hits=False)
 
 
-def bench_raster(quick: bool) -> list[str]:
+def bench_raster(quick: bool, repeats: int) -> list[str]:
     sizes = (128, 256) if quick else (128, 256, 512)
-    reps = 5 if quick else 20
+    reps = 5 if quick else repeats
     rows = [
         "| mesh | faces | px | 1 view, 1 thread | 1 view, 2 threads | 8 views, 1 thread | 8 views, 2 threads "
         "| + barycentrics (1 view, 1 thr) | Embree ray cast (1 view) | Embree / numba (1 thr) |",
@@ -106,7 +108,7 @@ def bench_raster(quick: bool) -> list[str]:
     return rows
 
 
-def bench_interpolate(quick: bool) -> list[str]:
+def bench_interpolate(quick: bool, repeats: int) -> list[str]:
     mesh = trimesh.creation.icosphere(subdivisions=4)  # 5,120 faces
     cam = Camera.look_at(20, 30, 2.5, fov=60, width=64, height=64)
     fid = torch.from_numpy(rasterize(mesh.vertices, mesh.faces, [cam]).face_ids[0].astype(np.int64))
@@ -126,7 +128,7 @@ def bench_interpolate(quick: bool) -> list[str]:
             out, _ = interpolate(fid, verts, faces, attr, r, t, k)
             out.square().mean().backward()
 
-        ms = best_ms(step, 10 if quick else 50, warmup=3)
+        ms = best_ms(step, 10 if quick else 2 * repeats, warmup=3)
         rows.append(f"| 128 | {(fid >= 0).sum().item():,} of 4,096 | {threads} | {ms:.2f} |")
         print(rows[-1], flush=True)
     torch.set_num_threads(prev)
@@ -137,6 +139,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer meshes, sizes and repeats")
     ap.add_argument("--median", action="store_true", help="report the median instead of the best of N runs")
+    ap.add_argument("--repeats", type=int, default=20, help="timed runs per cell (full run)")
+    ap.add_argument("--omp-default", action="store_true",
+                    help="keep OpenMP's default (spinning) wait policy instead of OMP_WAIT_POLICY=PASSIVE")
     args = ap.parse_args()
     global MEDIAN
     MEDIAN = args.median
@@ -149,9 +154,9 @@ def main() -> None:
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, load average {os.getloadavg()[0]:.1f}")
     stat = "median" if MEDIAN else "best-of-N"
     print(f"\nFace id + depth ({stat} ms per frame; camera at distance 2.5, fov 60, object fills ~45 % of the image)")
-    bench_raster(args.quick)
+    bench_raster(args.quick, args.repeats)
     print("\nDifferentiable interpolation, 64 x 64 map, forward + backward (vertices, pose, attributes)")
-    bench_interpolate(args.quick)
+    bench_interpolate(args.quick, args.repeats)
 
 
 if __name__ == "__main__":
