@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,21 +131,28 @@ def load_controlnet_pipeline(config: DiffusionConfig):
         raise PartliftError(f"unknown dtype {config.dtype!r}; use float32, float16 or bfloat16")
     kw = {"local_files_only": True, "torch_dtype": dtype}
     try:
-        if config.backend == "sd3":
-            cn = diffusers.SD3ControlNetModel.from_pretrained(cn_path, **kw)
-            pipe = diffusers.StableDiffusion3ControlNetPipeline.from_pretrained(base, controlnet=cn, **kw)
-        else:
-            cn = diffusers.ControlNetModel.from_pretrained(cn_path, **kw)
-            pipe = diffusers.StableDiffusionControlNetPipeline.from_pretrained(
-                base, controlnet=cn, safety_checker=None, requires_safety_checker=False, **kw
-            )
-            pipe.scheduler = diffusers.DDIMScheduler.from_config(pipe.scheduler.config)  # 3D-DST samples with DDIM
+        with warnings.catch_warnings():
+            # newer diffusers renamed torch_dtype to dtype; the old name works in every version
+            warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+            pipe = _from_pretrained(diffusers, config.backend, base, cn_path, kw)
     except (OSError, ValueError) as exc:
         raise PartliftError(
             f"cannot load the {config.backend} ControlNet pipeline from {base} + {cn_path}: {exc}"
         ) from exc
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(config.device)
+
+
+def _from_pretrained(diffusers, backend: str, base: Path, cn_path: Path, kw: dict):
+    if backend == "sd3":
+        cn = diffusers.SD3ControlNetModel.from_pretrained(cn_path, **kw)
+        return diffusers.StableDiffusion3ControlNetPipeline.from_pretrained(base, controlnet=cn, **kw)
+    cn = diffusers.ControlNetModel.from_pretrained(cn_path, **kw)
+    pipe = diffusers.StableDiffusionControlNetPipeline.from_pretrained(
+        base, controlnet=cn, safety_checker=None, requires_safety_checker=False, **kw
+    )
+    pipe.scheduler = diffusers.DDIMScheduler.from_config(pipe.scheduler.config)  # 3D-DST samples with DDIM
+    return pipe
 
 
 def category_name(category: str) -> str:
