@@ -34,7 +34,6 @@ _EXPORTS = {
     "MaterialConfig": "partlift.datasets.materials",
     "assign_materials": "partlift.datasets.materials",
     "PoseSampling": "partlift.datasets.poses",
-    "canny": "partlift.datasets.canny",
 }
 
 __all__ = sorted(_EXPORTS)
