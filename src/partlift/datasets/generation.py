@@ -223,6 +223,8 @@ def run_tasks(
             return
         import multiprocessing as mp
 
+        # spinning OpenMP barriers make busy workers slow each other down on a shared machine
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         ctx = mp.get_context("spawn")
         with ctx.Pool(processes=int(workers), initializer=_init_worker) as pool:
             for i, res in pool.imap_unordered(_indexed, [(fn, i, t) for i, t in enumerate(tasks)]):
