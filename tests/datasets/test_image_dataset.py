@@ -158,3 +158,20 @@ def test_custom_generator_and_bad_inputs(tmp_path):
     with pytest.raises(PartliftError):
         ImageDatasetConfig(size=2)
     assert os.environ.get("PARTLIFT_NEVER_SET") is None
+
+
+def test_interrupted_run_keeps_finished_items(tmp_path, monkeypatch):
+    cfg = replace(CONFIG, generator="toys:flaky_toy_car", n_train_meshes=2, n_test_meshes=1, views_per_mesh=1,
+                  template_views=1)
+    monkeypatch.setenv("PARTLIFT_TEST_FAIL_SEED", str(cfg.shape_seed("test", 0)))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        generate_image_dataset(cfg, tmp_path / "ds", progress=False)
+    manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
+    assert not manifest["complete"] and manifest["items"], "finished items must be recorded before the crash"
+    done = {k: (tmp_path / "ds" / next(iter(v))).stat().st_mtime_ns for k, v in manifest["items"].items()}
+    monkeypatch.delenv("PARTLIFT_TEST_FAIL_SEED")
+    generate_image_dataset(cfg, tmp_path / "ds", progress=False)
+    manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
+    assert manifest["complete"] and len(manifest["items"]) == 2 * 4  # (mesh + 1 view) x 4 shapes
+    for key, mtime in done.items():
+        assert (tmp_path / "ds" / next(iter(manifest["items"][key]))).stat().st_mtime_ns == mtime, key

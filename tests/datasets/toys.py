@@ -81,3 +81,12 @@ def toy_chair(seed: int = 0) -> PartMesh:
     ins = np.concatenate([np.full(len(p[0].vertices), p[2]) for p in pieces])
     mesh = PartMesh(v, f, lab, parts, "Chair", instances=ins, name=f"toychair_{seed:06d}")
     return normalize_unit_box(mesh)[0]
+
+
+def flaky_toy_car(seed: int = 0) -> PartMesh:
+    """:func:`toy_car`, but raises for the seed named in $PARTLIFT_TEST_FAIL_SEED (simulated crash)."""
+    import os
+
+    if os.environ.get("PARTLIFT_TEST_FAIL_SEED") == str(seed):
+        raise RuntimeError(f"simulated crash on seed {seed}")
+    return toy_car(seed)

@@ -292,8 +292,12 @@ def generate_image_dataset(
                               "views": todo, "mesh": need_mesh, "threads": 1 if workers > 1 else None})
     # long tasks first keeps the pool busy to the end
     tasks.sort(key=lambda t: -len(t["views"]))
-    run_tasks(_image_task, tasks, workers, manifest.add, progress, f"images {config.category}",
-              lambda t: len(t["views"]) + int(t["mesh"]))
+    try:
+        run_tasks(_image_task, tasks, workers, manifest.add, progress, f"images {config.category}",
+                  lambda t: len(t["views"]) + int(t["mesh"]))
+    except BaseException:
+        manifest.write(complete=False)  # keep what finished, so a rerun resumes from there
+        raise
     manifest.write(complete=True)
     return root
 

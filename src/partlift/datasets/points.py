@@ -250,7 +250,11 @@ def generate_points_dataset(
         for seed in seeds:
             if not manifest.is_done(f"{split}/{config.category}/{shape_id(config.category, seed)}"):
                 tasks.append({"config": cfg, "root": str(root), "split": split, "shape_seed": seed})
-    run_tasks(_points_task, tasks, workers, manifest.add, progress, f"points {config.category}")
+    try:
+        run_tasks(_points_task, tasks, workers, manifest.add, progress, f"points {config.category}")
+    except BaseException:
+        manifest.write(complete=False)  # keep what finished, so a rerun resumes from there
+        raise
     manifest.write(complete=True)
     _refresh_index(root)
     return root
