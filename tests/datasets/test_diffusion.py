@@ -134,3 +134,59 @@ def test_tiny_sd15_pipeline_runs_one_step(tiny_sd15, tmp_path):
     assert set(prompts[sid]) == {"000_00", "001_00"}
     assert (root / "train" / sid / "diffused" / "000_00.png").is_file()
     assert diffuse_image_dataset(root, tiny_sd15, pipe=pipe) == 0
+
+
+@pytest.fixture(scope="module")
+def tiny_sd3(tmp_path_factory) -> DiffusionConfig:
+    """A tiny SD3 pipeline without T5 (its text_encoder_3 / tokenizer_3 are saved as null)."""
+    pytest.importorskip("diffusers")
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        FlowMatchEulerDiscreteScheduler,
+        SD3ControlNetModel,
+        SD3Transformer2DModel,
+        StableDiffusion3Pipeline,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+
+    out = tmp_path_factory.mktemp("tiny_sd3")
+    torch.manual_seed(0)
+    transformer = SD3Transformer2DModel(
+        sample_size=32, patch_size=1, in_channels=4, out_channels=4, num_layers=2, attention_head_dim=8,
+        num_attention_heads=4, caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=64,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=(8, 16), in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=4, sample_size=64,
+        use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.0609, scaling_factor=1.5035,
+    )
+    tokenizer, vocab_size = _tiny_clip_tokenizer(out / "tok")
+
+    def clip():
+        return CLIPTextModelWithProjection(CLIPTextConfig(
+            bos_token_id=0, eos_token_id=2, pad_token_id=1, hidden_size=32, intermediate_size=37,
+            num_attention_heads=4, num_hidden_layers=2, vocab_size=vocab_size, projection_dim=32,
+            max_position_embeddings=77,
+        ))
+
+    StableDiffusion3Pipeline(
+        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip(),
+        tokenizer=tokenizer, text_encoder_2=clip(), tokenizer_2=tokenizer, text_encoder_3=None, tokenizer_3=None,
+    ).save_pretrained(out / "base")
+    # from_transformer rewrites the transformer's config, so it comes after saving the base pipeline
+    SD3ControlNetModel.from_transformer(transformer, num_layers=1, num_extra_conditioning_channels=0).save_pretrained(
+        out / "controlnet"
+    )
+    return DiffusionConfig(backend="sd3", model_path=str(out / "base"), controlnet_path=str(out / "controlnet"),
+                           steps=1, size=64)
+
+
+def test_tiny_sd3_pipeline_runs_one_step(tiny_sd3):
+    pipe = load_controlnet_pipeline(tiny_sd3)
+    assert type(pipe).__name__ == "StableDiffusion3ControlNetPipeline"
+    edges = np.zeros((32, 32), bool)
+    edges[4:28, 16] = True
+    img = generate_image(pipe, edges, make_prompt("airliner"), tiny_sd3, seed=1)
+    assert img.shape == (32, 32, 3) and img.dtype == np.uint8
+    assert np.array_equal(img, generate_image(pipe, edges, make_prompt("airliner"), tiny_sd3, seed=1))

@@ -62,6 +62,8 @@ class DiffusionConfig:
         device: torch device.
         prompt_template: prompt with ``{name}`` for the category name.
         negative_prompt: negative prompt (3D-DST's).
+        drop_t5: sd3 only: load without the T5 text encoder (much less memory; diffusers then uses
+            zero T5 embeddings). Also implied when the model folder has no T5 encoder.
     """
 
     backend: str = "sd3"
@@ -76,6 +78,7 @@ class DiffusionConfig:
     device: str = "cpu"
     prompt_template: str = DST_PROMPT_TEMPLATE
     negative_prompt: str = DST_NEGATIVE_PROMPT
+    drop_t5: bool = False
 
     def resolved(self) -> tuple[int, float, int]:
         """(steps, guidance scale, size) with the backend defaults filled in."""
@@ -134,7 +137,7 @@ def load_controlnet_pipeline(config: DiffusionConfig):
         with warnings.catch_warnings():
             # newer diffusers renamed torch_dtype to dtype; the old name works in every version
             warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
-            pipe = _from_pretrained(diffusers, config.backend, base, cn_path, kw)
+            pipe = _from_pretrained(diffusers, config, base, cn_path, kw)
     except (OSError, ValueError) as exc:
         raise PartliftError(
             f"cannot load the {config.backend} ControlNet pipeline from {base} + {cn_path}: {exc}"
@@ -143,10 +146,22 @@ def load_controlnet_pipeline(config: DiffusionConfig):
     return pipe.to(config.device)
 
 
-def _from_pretrained(diffusers, backend: str, base: Path, cn_path: Path, kw: dict):
-    if backend == "sd3":
+def _absent_components(base: Path, names: tuple[str, ...]) -> dict:
+    """Components of ``names`` that the folder's model_index.json lacks or stores as null -> None."""
+    try:
+        index = json.loads((base / "model_index.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {n: None for n in names if n not in index or not isinstance(index[n], list) or index[n][0] is None}
+
+
+def _from_pretrained(diffusers, config: DiffusionConfig, base: Path, cn_path: Path, kw: dict):
+    if config.backend == "sd3":
         cn = diffusers.SD3ControlNetModel.from_pretrained(cn_path, **kw)
-        return diffusers.StableDiffusion3ControlNetPipeline.from_pretrained(base, controlnet=cn, **kw)
+        extra = _absent_components(base, ("text_encoder_3", "tokenizer_3", "image_encoder", "feature_extractor"))
+        if config.drop_t5:
+            extra.update(text_encoder_3=None, tokenizer_3=None)
+        return diffusers.StableDiffusion3ControlNetPipeline.from_pretrained(base, controlnet=cn, **extra, **kw)
     cn = diffusers.ControlNetModel.from_pretrained(cn_path, **kw)
     pipe = diffusers.StableDiffusionControlNetPipeline.from_pretrained(
         base, controlnet=cn, safety_checker=None, requires_safety_checker=False, **kw
