@@ -123,14 +123,19 @@ def test_render_view_outputs_are_consistent():
     prep = PreparedMesh.build(mesh, assign_materials(mesh, 0))
     cam = Camera.from_pose(0.3, 0.4, 0.0, 2.0, 70.0, 64, 64)
     bg = np.full((64, 64, 3), 0.25, np.float32)
+    bg[::4] = 0.9  # a striped background full of edges
     lighting = sample_lighting(np.random.default_rng(0), camera_rotation=cam.rotation)
     out = render_view(prep, cam, lighting, bg, supersample=2)
     fg = out.labels >= 0
     assert fg.any() and (~fg).any()
     assert np.isinf(out.depth[~fg]).all() and np.isfinite(out.depth[fg]).all()
     # pixels far from the object show the background exactly; anti-aliasing only touches the rim
-    assert (out.rgb[out.coverage == 0] == round(0.25 * 255)).all()
+    assert (out.rgb[out.coverage == 0] == np.round(bg * 255).astype(np.uint8)[out.coverage == 0]).all()
     assert ((out.coverage > 0) == fg).mean() > 0.9
     assert out.edges.any()
+    # edges come from the object alone: none in the background away from the silhouette
+    from scipy import ndimage
+
+    assert not out.edges[ndimage.maximum_filter(out.coverage, 3) == 0].any()
     single = render_view(prep, cam, lighting, bg, supersample=1)
     assert np.array_equal(single.labels, out.labels) and np.array_equal(single.depth, out.depth)

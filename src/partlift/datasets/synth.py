@@ -46,7 +46,7 @@ class RenderedView:
         depth: (H, W) float32 camera-space z, inf on background.
         labels: (H, W) int16 part label, -1 on background or unlabelled geometry.
         instances: (H, W) int16 instance id, -1 where none.
-        edges: (H, W) bool Canny edges of ``rgb``.
+        edges: (H, W) bool Canny edges of the object rendered over black (no background edges).
         coverage: (H, W) float32 fraction of the pixel covered by the object (anti-aliased alpha).
     """
 
@@ -93,7 +93,7 @@ def render_view(
         background: (H, W, 3) float RGB in [0, 1].
         supersample: RGB is shaded at ``supersample`` x the resolution and box-filtered (anti-aliasing);
             depth and masks are always at the native resolution, sampled at pixel centres.
-        canny_thresholds: (low, high) for the edge map (None: no edges, all False).
+        canny_thresholds: (low, high) for the edge map of the object over black (None: all False).
         num_threads: numba threads for the rasteriser.
     """
     from partlift.render.rasterize import rasterize
@@ -127,5 +127,10 @@ def render_view(
     # colours are premultiplied by coverage after the box filter: composite over the background
     rgb = col + (1.0 - cov[..., None]) * bg
     rgb8 = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
-    edges = canny(rgb8, *canny_thresholds) if canny_thresholds is not None else np.zeros((h, w), dtype=bool)
+    # Edges of the object alone over black: 3D-DST runs Canny on its transparent-film renders (read by
+    # OpenCV without alpha), so the ControlNet condition carries no background edges.
+    if canny_thresholds is not None:
+        edges = canny(np.clip(np.round(col * 255.0), 0, 255).astype(np.uint8), *canny_thresholds)
+    else:
+        edges = np.zeros((h, w), dtype=bool)
     return RenderedView(rgb8, depth.astype(np.float32), labels, instances, edges, cov)
