@@ -58,9 +58,11 @@ def test_training_split_holds_no_part_labels(dataset):
         assert (mesh.labels == -1).all() and mesh.colors is None
     ds = ImageDataset(dataset, "train")
     assert len(ds) == 2 * CONFIG.views_per_mesh and all(s.mask is None for s in ds)
+    assert all("gt/" not in json.dumps(s.annotation) for s in ds), "train annotations must not point at gt/"
     assert (ds.mesh(ds.shape_ids[0]).labels == -1).all()
     gt = ImageDataset(dataset, "train", with_gt=True)
-    assert gt[0].mask is not None and (gt.mesh(gt.shape_ids[0]).labels >= 0).any()
+    assert gt[0].mask is not None and gt[0].instances is not None and (gt.mesh(gt.shape_ids[0]).labels >= 0).any()
+    assert ((gt[0].mask >= 0) == np.isfinite(gt[0].depth)).all()
 
 
 def test_annotations_and_loader(dataset):

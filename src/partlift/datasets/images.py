@@ -247,7 +247,9 @@ def _image_task(task: dict) -> dict[str, dict[str, str]]:
             "normalization": "normalised = (mesh - offset) * scale (unit box, docs/CONVENTIONS.md)",
             "part_names": list(mesh.part_names),
             "lighting": lighting.to_dict(),
-            "files": {k: v for k, v in files.items() if k != "annotation"},
+            # a training annotation does not even point at its ground truth under gt/
+            "files": {k: v for k, v in files.items() if k != "annotation" and (
+                split in LABELLED_SPLITS or k not in ("mask", "instance"))},
         }
         w.json(files["annotation"], ann)
         results[f"{split}/{sid}/{view:03d}"] = w.hashes

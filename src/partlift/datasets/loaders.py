@@ -197,10 +197,14 @@ class ImageDataset:
     def __getitem__(self, index: int) -> ImageSample:
         sid, ann_path = self.items[index]
         ann = json.loads(ann_path.read_text())
-        files = ann["files"]
-        read_masks = self.split != "train" or self.with_gt
+        files = dict(ann["files"])
         mask = instances = None
-        if read_masks:
+        if self.split == "train" and self.with_gt:
+            gt = self.root / "gt" / "train" / sid
+            files["mask"] = gt / "mask" / f"{int(ann['view']):03d}.png"
+            if files["mask"].is_file() and (gt / "instance").is_dir():
+                files["instance"] = gt / "instance" / f"{int(ann['view']):03d}.png"
+        if "mask" in files:
             mask = read_label_png(self.root / files["mask"])
             if "instance" in files:
                 instances = read_label_png(self.root / files["instance"])
