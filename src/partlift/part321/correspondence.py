@@ -213,9 +213,10 @@ def pretrained_encoder(
 class CorrespondenceConfig:
     """Mesh-to-mesh correspondence settings."""
 
-    method: str = "pointnet"
-    """"pointnet" (Eq. 1 on PointNet++ features, the paper), "geometric" (nearest neighbour in
-    unit-box coordinates, the baseline) or "hybrid" (both, concatenated)."""
+    method: str = "geometric"
+    """"pointnet" (Eq. 1 on PointNet++ features, the paper's choice), "geometric" (nearest neighbour
+    in unit-box coordinates) or "hybrid" (both, concatenated). Default "geometric": it transfers
+    parts best on the embedded data (docs/PART321.md, Table 3 figures)."""
     num_points: int = 1024
     """Surface points fed to PointNet++ (the paper's 1024)."""
     neighbours: int = 3

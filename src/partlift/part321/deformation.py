@@ -32,12 +32,16 @@ class DeformationConfig:
     """Number of hidden layers."""
     frequencies: int = 4
     """Fourier frequencies of the positional encoding of V_k (sin/cos(2^i pi x), i < frequencies)."""
-    steps: int = 1500
+    steps: int = 1000
     """Adam steps."""
     lr: float = 1e-3
     """Adam learning rate (cosine-decayed to 5 %)."""
     meshes_per_step: int = 4
-    """Training meshes per step (all template vertices of each)."""
+    """Training meshes per step."""
+    vertices_per_step: int = 1024
+    """Template vertices per mesh and step in the L1 term (a random subset)."""
+    pairs_per_step: int = 256
+    """Adjacent face pairs per mesh and step in the normal-consistency term (a random subset)."""
     normal_weight: float = 0.01
     """Weight of the normal-consistency loss (mean 1 - cos over adjacent deformed faces)."""
     threads: int = 1
@@ -149,18 +153,28 @@ class Deformer:
         for _ in tqdm(range(cfg.steps), desc="deformation", disable=not progress, leave=False):
             chosen = rng.choice(self.latent_dim, size=min(cfg.meshes_per_step, self.latent_dim), replace=False)
             loss = v.new_zeros(())
+            # a random vertex subset for the L1 term and random adjacent face pairs for the normal term
+            vsel = torch.as_tensor(rng.choice(len(v), size=min(cfg.vertices_per_step, len(v)), replace=False))
+            nc = None
+            if cfg.normal_weight > 0 and len(adj):
+                pairs = adj[torch.as_tensor(rng.choice(len(adj), size=min(cfg.pairs_per_step, len(adj)),
+                                                       replace=False))]
+                fids, pinv = torch.unique(pairs.reshape(-1), return_inverse=True)
+                vids, tinv = torch.unique(faces[fids].reshape(-1), return_inverse=True)
+                nc = (pinv.reshape(-1, 2), vids, tinv.reshape(-1, 3))
             for y in chosen:
-                z = eye[y].expand(len(v), -1)
-                off = self.net(v, z, enc)
-                loss = loss + (off - tgt[y]).abs().sum(-1).mean()
-                if cfg.normal_weight > 0 and y > 0:
-                    loss = loss + cfg.normal_weight * normal_consistency(v + off, faces, adj)
+                off = self.net(v[vsel], eye[y].expand(len(vsel), -1), enc[vsel])
+                loss = loss + (off - tgt[y][vsel]).abs().sum(-1).mean()
+                if nc is not None and y > 0:
+                    pinv, vids, tinv = nc
+                    offv = self.net(v[vids], eye[y].expand(len(vids), -1), enc[vids])
+                    loss = loss + cfg.normal_weight * normal_consistency(v[vids] + offv, tinv, pinv)
             loss = loss / len(chosen)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-            self.history.append(float(loss))
+            self.history.append(float(loss.detach()))
         self.net.eval()
         for p in self.net.parameters():
             p.requires_grad_(False)

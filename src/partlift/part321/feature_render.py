@@ -10,6 +10,8 @@ silhouette changes.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -20,8 +22,9 @@ from partlift.render.rasterize import Fragments, rasterize
 _EYE = np.eye(3)
 
 
+@functools.lru_cache(maxsize=64)
 def camera_frame_camera(intrinsics: tuple[float, float, float, float], width: int, height: int) -> Camera:
-    """A camera at the origin looking down +Z (identity extrinsics) with the given intrinsics."""
+    """A camera at the origin looking down +Z (identity extrinsics) with the given intrinsics (cached)."""
     fx, fy, cx, cy = intrinsics
     return Camera(_EYE, np.zeros(3), fx, fy, cx, cy, int(width), int(height), znear=1e-3, zfar=1e4)
 
@@ -40,7 +43,7 @@ def rasterize_camera_points(
     ``num_threads`` defaults to 1: the maps are small, and numba's threads only spin when the
     machine is shared.
     """
-    cam = camera_frame_camera(intrinsics, width, height)
+    cam = camera_frame_camera(tuple(float(x) for x in intrinsics), int(width), int(height))
     if isinstance(cam_points, np.ndarray) and cam_points.ndim == 2:
         return rasterize(cam_points, faces, cam, with_bary=with_bary, num_threads=num_threads)
     # one mesh per view: rasterise each (vertices differ), then stack

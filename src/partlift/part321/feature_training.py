@@ -116,7 +116,7 @@ def _prepare(view: TrainingView, stride: int, cfg: FeatureTrainingConfig) -> _Pr
     # a cell is background if no object pixel falls in it (NeMo max-pools the object mask)
     obj_cells = mask[: hw * stride, : ww * stride].reshape(hw, stride, ww, stride).any(axis=(1, 3))
     bg = np.flatnonzero(~obj_cells.reshape(-1))
-    img = torch.as_tensor(np.ascontiguousarray(view.image), dtype=torch.float32).permute(2, 0, 1) / 255.0
+    img = torch.from_numpy(np.array(view.image, dtype=np.float32)).permute(2, 0, 1) / 255.0
     return _Prepared(img, ids, ci * ww + cj, bg)
 
 

@@ -50,6 +50,11 @@ class InferenceConfig:
     """Initial in-plane rotations span (radians), inclusive."""
     theta_samples: int = 3
     """Number of initial in-plane rotations."""
+    distance_factors: tuple[float, ...] = (0.9, 1.0, 1.12)
+    """Initial distances, as factors of the setup's distance (NeMo uses one fixed distance after
+    rescaling the image with the ground-truth distance; we search it instead, docs/PART321.md)."""
+    optimize_distance: bool = True
+    """Optimise the camera distance along with the pose."""
     pose_steps: int = 100
     """Steps of the pose-only stage (template undeformed). NeMo uses 300; see docs/PART321.md."""
     part_steps: int = 300
@@ -78,7 +83,7 @@ class InferenceConfig:
     """Optimise the per-part shape latent Z (ablation "w/o deformation" sets False)."""
     optimize_part_pose: bool = True
     """Optimise the per-part transformation T."""
-    deformation_mode: str = "network"
+    deformation_mode: str = "blend"
     """"network": evaluate phi(V, z) every step; "blend": linear blend of the per-shape offsets
     phi(V, e_y) (exact at the simplex corners, much faster)."""
     part_lr_scale: float = 0.2
@@ -172,38 +177,45 @@ def clutter_score_map(feature: torch.Tensor, mesh: DeformableNeuralMesh) -> torc
     return torch.einsum("chw,c->hw", feature, torch.as_tensor(mesh.clutter_mean(), dtype=feature.dtype))
 
 
-def _pose_maps(mesh: DeformableNeuralMesh, grid: np.ndarray, setup: RenderSetup) -> torch.Tensor:
-    """(N, C, H, W) pre-rendered feature maps of the undeformed template (cached on the mesh)."""
-    key = ("pre_render", setup.intrinsics, setup.width, setup.height, setup.distance, grid.tobytes())
+def initial_candidates(cfg: InferenceConfig, distance: float) -> np.ndarray:
+    """(D * N, 4) float64 initial (azimuth, elevation, theta, distance): the pose grid per distance."""
+    grid = initial_pose_grid(cfg)
+    out = [np.column_stack([grid, np.full(len(grid), distance * f)]) for f in cfg.distance_factors]
+    return np.concatenate(out)
+
+
+def _pose_maps(mesh: DeformableNeuralMesh, cands: np.ndarray, setup: RenderSetup) -> torch.Tensor:
+    """(N, C, H, W) float16 pre-rendered feature maps of the undeformed template (cached on the mesh)."""
+    key = ("pre_render", setup.intrinsics, setup.width, setup.height, cands.tobytes())
     if key in mesh._cache:
         return mesh._cache[key]
-    rot = world_to_camera_rotation_t(*torch.as_tensor(grid, dtype=torch.float64).unbind(-1)).numpy()
+    for k in [k for k in mesh._cache if k[0] == "pre_render"]:  # keep one pre-rendering per mesh
+        del mesh._cache[k]
+    rot = world_to_camera_rotation_t(*torch.as_tensor(cands[:, :3], dtype=torch.float64).unbind(-1)).numpy()
     v = mesh.vertices.astype(np.float64)
-    cams = [v @ r.T + np.array([0.0, 0.0, setup.distance]) for r in rot]
-    frags = rasterize_camera_points(cams, mesh.faces, setup.intrinsics, setup.width, setup.height, with_bary=True)
     feats = torch.as_tensor(mesh.features)
-    maps = torch.cat(
-        [
-            render_features_nograd(frags.face_ids[i : i + 16], frags.bary[i : i + 16], mesh.faces, feats)
-            for i in range(0, len(grid), 16)
-        ]
-    )
-    mesh._cache[key] = maps
-    return maps
+    maps = []
+    for i in range(0, len(cands), 16):
+        cams = [v @ r.T + np.array([0.0, 0.0, d]) for r, d in zip(rot[i : i + 16], cands[i : i + 16, 3], strict=True)]
+        frags = rasterize_camera_points(cams, mesh.faces, setup.intrinsics, setup.width, setup.height, with_bary=True)
+        maps.append(render_features_nograd(frags.face_ids, frags.bary, mesh.faces, feats).half())
+    mesh._cache[key] = torch.cat(maps)
+    return mesh._cache[key]
 
 
 def score_initial_poses(
     mesh: DeformableNeuralMesh, feature: torch.Tensor, clutter_score: torch.Tensor, setup: RenderSetup,
     cfg: InferenceConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Loss of every grid pose (no gradient). Returns ((N, 3) grid, (N,) losses)."""
-    grid = initial_pose_grid(cfg)
+    """Loss of every initial candidate (no gradient). Returns ((N, 4) candidates, (N,) losses)."""
+    cands = initial_candidates(cfg, setup.distance)
     with torch.no_grad():
-        maps = _pose_maps(mesh, grid, setup).to(feature.dtype)
+        maps = _pose_maps(mesh, cands, setup)
         losses = torch.cat(
-            [recon_loss(maps[i : i + 32], feature, clutter_score, cfg.loss) for i in range(0, len(maps), 32)]
+            [recon_loss(maps[i : i + 32].to(feature.dtype), feature, clutter_score, cfg.loss)
+             for i in range(0, len(maps), 32)]
         )
-    return grid, losses.numpy()
+    return cands, losses.numpy()
 
 
 def consistency_pairs(mesh: DeformableNeuralMesh, tau: float, max_pairs: int, seed: int) -> np.ndarray:
@@ -286,17 +298,23 @@ class _Scene:
         return cam, obj
 
 
+_SMALL_STEP = ("rotvec", "translation", "log_scale", "distance")
+
+
 def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_score, setup, steps, cfg, pairs):
-    groups = []
-    for name in trainable:
-        lr = cfg.lr * (cfg.part_lr_scale if name in ("rotvec", "translation", "log_scale") else 1.0)
-        groups.append({"params": [params[name]], "lr": lr})
-    opt = torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas)
+    # One Adam over raw tensors with value = scale * raw: Adam's steps are scale-invariant, so a
+    # parameter scaled by s moves s times the learning rate per step (part_lr_scale for the
+    # object-unit parameters), and a single parameter group keeps the step cheap.
+    scale = {n: (cfg.part_lr_scale if n in _SMALL_STEP else 1.0) for n in trainable}
+    raw = {n: (params[n].detach() / scale[n]).requires_grad_() for n in trainable}
+    fixed = {n: v.detach() for n, v in params.items() if n not in raw}
+    opt = torch.optim.Adam(list(raw.values()), lr=cfg.lr, betas=cfg.betas, foreach=True)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.decay_every, gamma=cfg.lr_decay)
     pairs_t = torch.as_tensor(pairs, dtype=torch.long) if pairs is not None else None
     history = []
     for _ in range(steps):
-        cam, obj = scene.camera_vertices(params)
+        current = {**fixed, **{n: r * scale[n] for n, r in raw.items()}}
+        cam, obj = scene.camera_vertices(current)
         rendered, _ = render_features(cam, scene.faces, scene.feats, setup.intrinsics, setup.width, setup.height)
         loss = recon_loss(rendered, feature, clutter_score, cfg.loss)
         if pairs_t is not None and cfg.w_consist > 0:
@@ -305,10 +323,12 @@ def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_sc
         loss.backward()
         opt.step()
         sched.step()
-        if "latents" in trainable:
+        if "latents" in raw:
             with torch.no_grad():
-                params["latents"].copy_(project_to_simplex(params["latents"]))
+                raw["latents"].copy_(project_to_simplex(raw["latents"]))
         history.append(float(loss.detach()))
+    for n, r in raw.items():
+        params[n] = (r.detach() * scale[n]).requires_grad_(params[n].requires_grad)
     return history
 
 
@@ -328,48 +348,73 @@ def infer(
         cfg: inference settings.
         initial_pose: skip the grid search and start from this (azimuth, elevation, theta).
     """
-    with torch_threads(cfg.threads):
-        return _infer(mesh, feature, setup, cfg, initial_pose)
+    return infer_variants(mesh, feature, setup, {"result": cfg}, initial_pose)["result"]
 
 
-def _infer(mesh, feature, setup, cfg, initial_pose) -> InferenceResult:
-    if feature.shape[1:] != (setup.height, setup.width):
-        raise ValueError(
-            f"feature map {tuple(feature.shape)} does not match the render size {setup.height}x{setup.width}"
-        )
-    feature = feature.detach().float()
+def infer_variants(
+    mesh: DeformableNeuralMesh,
+    feature: torch.Tensor,
+    setup: RenderSetup,
+    configs: dict[str, InferenceConfig],
+    initial_pose: tuple[float, float, float] | None = None,
+) -> dict[str, InferenceResult]:
+    """Run the grid search and pose stage once (settings of the first config), then the part stage
+    of every config (e.g. the Table 5 ablations). Returns {name: result}."""
+    first = next(iter(configs.values()))
+    with torch_threads(first.threads):
+        if feature.shape[1:] != (setup.height, setup.width):
+            raise ValueError(
+                f"feature map {tuple(feature.shape)} does not match the render size {setup.height}x{setup.width}"
+            )
+        feature = feature.detach().float()
+        clu = clutter_score_map(feature, mesh)
+        params, best, losses, seconds = _pose_stage(mesh, feature, clu, setup, first, initial_pose)
+        out = {}
+        for name, cfg in configs.items():
+            p = {k: v.detach().clone().requires_grad_(v.requires_grad) for k, v in params.items()}
+            out[name] = _part_stage(mesh, feature, clu, setup, cfg, p, best, dict(losses), dict(seconds))
+        return out
+
+
+def _pose_stage(mesh, feature, clu, setup, cfg, initial_pose):
     seconds: dict[str, float] = {}
     losses: dict[str, list] = {}
-    clu = clutter_score_map(feature, mesh)
     t0 = time.perf_counter()
     if initial_pose is None:
-        grid, init_losses = score_initial_poses(mesh, feature, clu, setup, cfg)
-        best = grid[int(np.argmin(init_losses))]
+        cands, init_losses = score_initial_poses(mesh, feature, clu, setup, cfg)
+        best = cands[int(np.argmin(init_losses))]
         losses["init"] = init_losses.tolist()
     else:
-        best = np.asarray(initial_pose, dtype=np.float64)
+        best = np.append(np.asarray(initial_pose, dtype=np.float64)[:3], setup.distance)
     seconds["init"] = time.perf_counter() - t0
-
-    scene = _Scene(mesh, cfg)
-    num_parts = mesh.num_parts
     params = {
         "azimuth": torch.tensor(float(best[0]), requires_grad=True),
         "elevation": torch.tensor(float(best[1]), requires_grad=True),
         "theta": torch.tensor(float(best[2]), requires_grad=True),
-        "distance": torch.tensor(float(setup.distance)),
+        "distance": torch.tensor(float(best[3]), requires_grad=cfg.optimize_distance),
     }
     t0 = time.perf_counter()
-    losses["pose"] = _run_stage(scene, params, ["azimuth", "elevation", "theta"], feature, clu, setup,
+    losses["pose"] = _run_stage(_Scene(mesh, cfg), params, _pose_names(cfg), feature, clu, setup,
                                 cfg.pose_steps, cfg, None)
     seconds["pose"] = time.perf_counter() - t0
+    return params, best, losses, seconds
 
+
+def _pose_names(cfg: InferenceConfig) -> list[str]:
+    return ["azimuth", "elevation", "theta"] + (["distance"] if cfg.optimize_distance else [])
+
+
+def _part_stage(mesh, feature, clu, setup, cfg, params, best, losses, seconds) -> InferenceResult:
     t0 = time.perf_counter()
+    scene = _Scene(mesh, cfg)
+    num_parts = mesh.num_parts
+    params["distance"].requires_grad_(cfg.optimize_distance)
     params.update({
         "rotvec": torch.zeros(num_parts, 3, requires_grad=cfg.optimize_part_pose),
         "translation": torch.zeros(num_parts, 3, requires_grad=cfg.optimize_part_pose),
         "log_scale": torch.zeros(num_parts, 3, requires_grad=cfg.optimize_scale),
     })
-    trainable = ["azimuth", "elevation", "theta"]
+    trainable = _pose_names(cfg)
     if cfg.optimize_part_pose:
         trainable += ["rotvec", "translation"]
     if cfg.optimize_scale:
@@ -395,7 +440,7 @@ def _infer(mesh, feature, setup, cfg, initial_pose) -> InferenceResult:
         part_rotvec=p["rotvec"].numpy(), part_translation=p["translation"].numpy(),
         part_log_scale=p["log_scale"].numpy(),
         part_latents=p["latents"].numpy() if "latents" in p else np.zeros((num_parts, 0), np.float32),
-        initial_pose=tuple(float(x) for x in best), losses=losses, seconds=seconds,
+        initial_pose=tuple(float(x) for x in best[:3]), losses=losses, seconds=seconds,
     )
 
 

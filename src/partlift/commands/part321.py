@@ -1,0 +1,216 @@
+"""Part321 commands: ``partlift train part321``, ``partlift detect``, ``partlift bench part321``,
+``partlift bench transfer``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import click
+import numpy as np
+
+from partlift.errors import PartliftError
+
+
+def _echo_json(result: dict, path: str | None) -> None:
+    if path:
+        from partlift.datasets.generation import write_json_atomic
+
+        write_json_atomic(path, result)
+        click.echo(f"wrote {path}")
+
+
+@click.command("part321")
+@click.option("--category", "-c", help="Embedded procedural category (see `partlift shapes list`).")
+@click.option("--template", "template_path", type=click.Path(exists=True, dir_okay=False),
+              help="Your own category: the one annotated mesh (with its .labels.json sidecar).")
+@click.option("--meshes", "meshes_dir", type=click.Path(exists=True, file_okay=False),
+              help="Your own category: a folder of unannotated meshes of the category.")
+@click.option("--dataset", "dataset_dir", type=click.Path(exists=True, file_okay=False),
+              help="An existing `partlift make-dataset images` folder instead of the embedded one.")
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Model folder to write (default: part321-<category>).")
+@click.option("--quick", is_flag=True, help="Tiny embedded dataset and short training (a smoke run).")
+@click.option("--epochs", type=int, default=None, help="Feature-training epochs (default 40, quick 10).")
+@click.option("--correspondence", type=click.Choice(["geometric", "pointnet", "hybrid"]), default="geometric",
+              show_default=True, help="Mesh-to-mesh correspondence.")
+@click.option("--backbone", type=click.Choice(["cnn", "hf"]), default="cnn", show_default=True,
+              help="Feature extractor: a CNN trained from scratch or a local transformers model (--hf-path).")
+@click.option("--hf-path", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Local folder of a transformers vision model (with --backbone hf; needs the 'hf' extra).")
+@click.option("--views", type=int, default=20, show_default=True,
+              help="Your own category: synthesised training views per mesh.")
+@click.option("--size", type=int, default=128, show_default=True,
+              help="Your own category: image size of the synthesised views (multiple of 32).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, quick, epochs, correspondence, backbone,
+                  hf_path, views, size, seed, progress) -> None:
+    """Train Part321 for one category.
+
+    Either an embedded category (--category C, or --dataset DIR), or your own category given one
+    annotated mesh (--template MESH) and a folder of unannotated meshes (--meshes DIR); training
+    images of your meshes are synthesised. Writes a model folder with config.json.
+    """
+    from partlift.datasets.cache import ensure_embedded_dataset
+    from partlift.datasets.loaders import load_mesh_folder
+    from partlift.geometry.io import load_part_mesh
+    from partlift.part321.correspondence import CorrespondenceConfig
+    from partlift.part321.data import load_training_data, normalise_mesh, synthesize_training_images
+    from partlift.part321.model import Part321, Part321Config
+
+    own = template_path is not None or meshes_dir is not None
+    if own and (template_path is None or meshes_dir is None):
+        raise PartliftError("your own category needs both --template MESH and --meshes DIR")
+    if own and (category or dataset_dir):
+        raise PartliftError("use either --template/--meshes or --category/--dataset, not both")
+    if not own and not category and not dataset_dir:
+        raise PartliftError("give --category C (embedded data), --dataset DIR, or --template MESH --meshes DIR")
+    cfg = Part321Config(correspondence=CorrespondenceConfig(method=correspondence), backbone=backbone,
+                        hf_path=hf_path, seed=seed)
+    n_epochs = epochs if epochs is not None else (10 if quick else None)
+    if n_epochs is not None:
+        cfg = replace(cfg, training=replace(cfg.training, epochs=int(n_epochs)))
+    if quick:
+        cfg = replace(cfg, deformation=replace(cfg.deformation, steps=300))
+    if own:
+        template = normalise_mesh(load_part_mesh(template_path))
+        if (template.labels < 0).all():
+            raise PartliftError(f"{template_path} has no part labels (expected a .labels.json sidecar beside it)")
+        meshes = [normalise_mesh(m).copy(labels=np.full(len(m.vertices), -1), part_names=(), instances=None)
+                  for m in load_mesh_folder(meshes_dir)]
+        click.echo(f"synthesising {views} views of the template and of each of {len(meshes)} meshes ...")
+        images = synthesize_training_images(template, meshes, views, views, size, seed)
+        name = template.category or Path(template_path).stem
+    else:
+        root = Path(dataset_dir) if dataset_dir else ensure_embedded_dataset("images", category, quick=quick,
+                                                                             progress=progress)
+        data = load_training_data(root)
+        template, meshes, images, name = data.template, data.meshes, data.images, data.category or category
+    out = Path(out_dir or f"part321-{name}")
+    click.echo(f"training Part321 on {len(images)} images of {len(meshes)} meshes + the template -> {out}")
+    model = Part321(cfg).fit(template, meshes, images, workdir=out / "checkpoints", progress=progress)
+    model.save(out)
+    secs = model.meta["train_seconds"]
+    click.echo("trained in " + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) + f"; model in {out}")
+
+
+def _overlay(image: np.ndarray, pred) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    from partlift.render.shading import part_palette
+
+    img = np.asarray(image)[..., :3].astype(np.float32)
+    pal = part_palette(len(pred.part_names)).astype(np.float32)
+    m = pred.mask
+    if m.shape != img.shape[:2]:
+        m = np.asarray(Image.fromarray(m.astype(np.int32)).resize((img.shape[1], img.shape[0]), Image.NEAREST))
+    sel = m >= 0
+    img[sel] = 0.45 * img[sel] + 0.55 * pal[m[sel]]
+    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(out)
+    cam = pred.camera
+    sx, sy = img.shape[1] / cam.width, img.shape[0] / cam.height
+    edges = [(i, i ^ (1 << b)) for i in range(8) for b in range(3) if not i & (1 << b)]
+    for k, box in enumerate(pred.boxes):
+        if box is None:
+            continue
+        c = box.corners()
+        if (c[:, 2] <= 1e-6).any():
+            continue
+        u = (cam.fx * c[:, 0] / c[:, 2] + cam.cx) * sx
+        v = (cam.fy * c[:, 1] / c[:, 2] + cam.cy) * sy
+        col = tuple(int(x) for x in pal[k])
+        for a, b in edges:
+            draw.line([(u[a], v[a]), (u[b], v[b])], fill=col, width=1)
+    return np.asarray(out)
+
+
+@click.command("detect")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("image_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--camera", "camera_json", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Camera JSON (partlift Camera.to_dict, e.g. an annotation's 'camera') for the intrinsics.")
+@click.option("--out", "-o", "out_prefix", default=None,
+              help="Output prefix (default: beside the image, <image>_part321): writes .json and .png.")
+@click.option("--steps", type=int, default=None, help="Part-stage steps (default: the model's, 300).")
+def detect(model_dir, image_path, camera_json, out_prefix, steps) -> None:
+    """Recognise the 3D parts of the object in IMAGE with a trained Part321 MODEL.
+
+    Writes a JSON (pose, camera, per-part oriented 3D boxes in the camera frame) and an overlay PNG
+    of the projected 2D parts and 3D boxes.
+    """
+    from PIL import Image
+
+    from partlift.datasets.generation import write_json_atomic
+    from partlift.part321.model import Part321
+    from partlift.render.camera import Camera
+
+    model = Part321.load(model_dir)
+    try:
+        image = np.asarray(Image.open(image_path).convert("RGB"))
+    except Exception as exc:
+        raise PartliftError(f"cannot read image {image_path}: {exc}") from exc
+    camera = None
+    if camera_json:
+        d = json.loads(Path(camera_json).read_text())
+        camera = Camera.from_dict(d.get("camera", d))
+    cfg = model.config.inference if steps is None else replace(model.config.inference, part_steps=int(steps))
+    pred = model.predict(image, camera, config=cfg)
+    prefix = Path(out_prefix) if out_prefix else Path(image_path).with_name(Path(image_path).stem + "_part321")
+    result = {"model": str(model_dir), "image": str(image_path), "category": model.meta.get("category"),
+              **pred.to_dict()}
+    write_json_atomic(prefix.with_suffix(".json"), result)
+    Image.fromarray(_overlay(image, pred)).save(prefix.with_suffix(".png"))
+    p = pred
+    click.echo(f"pose: azimuth {np.degrees(p.azimuth):.1f}, elevation {np.degrees(p.elevation):.1f}, "
+               f"theta {np.degrees(p.theta):.1f} deg, distance {p.distance:.2f} ({p.seconds['total']:.1f} s)")
+    click.echo(f"wrote {prefix.with_suffix('.json')} and {prefix.with_suffix('.png')}")
+
+
+@click.command("part321")
+@click.option("--quick", is_flag=True, help="The <= 15-minute configuration (2 categories, small data).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the results JSON.")
+@click.option("--categories", default=None, help="Comma-separated categories (default: all, quick: car,kettle).")
+@click.option("--test-images", type=int, default=None, help="Test images per category (default 20, quick 8).")
+@click.option("--workdir", type=click.Path(file_okay=False), default=None,
+              help="Models, checkpoints and records (default: <cache>/part321/bench[-quick]); reused when present.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def bench_part321(quick, json_out, categories, test_images, workdir, progress) -> None:
+    """Train and evaluate Part321, its ablations and a 2D U-Net baseline on the embedded data."""
+    from partlift.part321.bench import BenchSettings, format_bench, quick_settings, run_bench
+    from partlift.part321.correspondence import default_cache_dir
+
+    settings = quick_settings() if quick else BenchSettings()
+    if categories:
+        settings = replace(settings, categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
+    if test_images is not None:
+        settings = replace(settings, test_images=int(test_images))
+    wd = Path(workdir) if workdir else default_cache_dir() / "part321" / ("bench-quick" if quick else "bench")
+    result = run_bench(settings, wd, progress=progress, log=click.echo)
+    click.echo(format_bench(result))
+    _echo_json(result, json_out)
+
+
+@click.command("transfer")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the results JSON.")
+@click.option("--categories", default=None, help="Comma-separated categories (default: all Part321 categories).")
+@click.option("--meshes", type=int, default=15, show_default=True, help="Target meshes per category.")
+@click.option("--methods", default="pointnet,geometric,hybrid", show_default=True,
+              help="Correspondence methods to compare.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def bench_transfer(json_out, categories, meshes, methods, progress) -> None:
+    """Table 3: transfer the template's parts to other meshes by mesh-to-mesh correspondence."""
+    from partlift.part321.bench import TransferSettings, format_transfer, run_transfer_bench
+
+    settings = TransferSettings(
+        categories=tuple(c.strip() for c in categories.split(",") if c.strip()) if categories else (),
+        meshes=int(meshes), methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+    )
+    for m in settings.methods:
+        if m not in ("pointnet", "geometric", "hybrid"):
+            raise PartliftError(f"unknown correspondence method {m!r}; use pointnet, geometric or hybrid")
+    result = run_transfer_bench(settings, progress=progress, log=click.echo)
+    click.echo(format_transfer(result))
+    _echo_json(result, json_out)

@@ -1,0 +1,368 @@
+"""The Part321 estimator: train on one annotated template + unannotated meshes with images, then
+recognise an object's 3D parts from one image (scikit-learn style: ``fit`` returns self, then
+``predict``, ``save`` / ``load``).
+
+fit: (1) mesh-to-mesh correspondence template -> every training mesh (Eq. 1); (2) deformation
+network on the corresponded positions (Eq. 2-3); (3) deformable neural mesh; (4) contrastive
+training of Phi and Theta on the training images, with the template's vertices placed on each
+imaged mesh by the correspondence (Eq. 6-8).
+predict: feature map -> render-and-compare inference (section 4.4) -> pose, per-part posed meshes
+and oriented 3D boxes in the camera frame, and the 2D part segmentation by projection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from partlift.datasets.generation import dataclass_from_dict, to_jsonable, write_json_atomic
+from partlift.errors import PartliftError, ReadError
+from partlift.geometry.boxes import Box3D, oriented_box
+from partlift.geometry.partmesh import PartMesh
+from partlift.models.feature_cnn import FeatureCNN, FeatureCNNConfig
+from partlift.part321.correspondence import (
+    CorrespondenceConfig,
+    MeshCorrespondence,
+    PretrainConfig,
+    pretrained_encoder,
+)
+from partlift.part321.data import TEMPLATE, TrainImage
+from partlift.part321.deformation import DeformationConfig, Deformer
+from partlift.part321.feature_training import FeatureTrainingConfig, TrainingView, train_features
+from partlift.part321.inference import InferenceConfig, InferenceResult, RenderSetup, infer_variants, torch_threads
+from partlift.part321.neural_mesh import DeformableNeuralMesh
+from partlift.render.camera import Camera
+from partlift.render.rasterize import rasterize
+from partlift.render.shading import nearest_corner_labels
+
+MODEL_FORMAT = "partlift-part321-model"
+
+
+@dataclass(frozen=True)
+class Part321Config:
+    """Everything that defines a Part321 model (saved as config.json beside it)."""
+
+    feature_dim: int = 64
+    """Dimension of Theta and of Phi's features (NeMo: 128)."""
+    stride: int = 4
+    """Output stride of Phi (4 or 8)."""
+    backbone: str = "cnn"
+    """"cnn" (trained from scratch) or "hf" (a transformers model from ``hf_path``, frozen)."""
+    hf_path: str | None = None
+    """Local folder of the transformers backbone when ``backbone == "hf"``."""
+    cnn_widths: tuple[int, ...] = (32, 48, 64, 96, 128)
+    """Encoder widths of the CNN backbone."""
+    vertex_positions: str = "corr"
+    """Where the template's vertices sit in a training image of mesh y: "corr" (the corresponded
+    vertex V_{y, Corr(y0, k, y)}) or "deform" (the deformation network's output)."""
+    correspondence: CorrespondenceConfig = field(default_factory=CorrespondenceConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    deformation: DeformationConfig = field(default_factory=DeformationConfig)
+    training: FeatureTrainingConfig = field(default_factory=FeatureTrainingConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+    seed: int = 0
+    """Seed of Phi's initialisation and Theta's."""
+
+    def to_dict(self) -> dict:
+        return to_jsonable(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> Part321Config:
+        return dataclass_from_dict(Part321Config, d)
+
+
+@dataclass
+class Part321Prediction:
+    """What Part321 recognises in one image. Camera frame = OpenCV camera of the image.
+
+    Attributes:
+        azimuth, elevation, theta: object pose (radians, NeMo convention); distance: camera distance.
+        camera: the image camera with the estimated pose (world = object frame).
+        part_names: names of the parts.
+        vertices: (K, 3) float32 camera-frame vertices of the posed, deformed, part-moved mesh.
+        faces: (F, 3) int64 its faces; labels: (K,) int64 part label per vertex.
+        boxes: per part an oriented 3D box in the camera frame (None for an empty part).
+        mask: (H, W) int64 2D part segmentation (-1 = background) by projecting the 3D parts.
+        result: the raw inference result; seconds: timing per stage.
+    """
+
+    azimuth: float
+    elevation: float
+    theta: float
+    distance: float
+    camera: Camera
+    part_names: tuple[str, ...]
+    vertices: np.ndarray
+    faces: np.ndarray
+    labels: np.ndarray
+    boxes: list
+    mask: np.ndarray
+    result: InferenceResult
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def pose(self) -> tuple[float, float, float]:
+        return (self.azimuth, self.elevation, self.theta)
+
+    def part_mesh(self, part: int | str) -> PartMesh:
+        """The posed mesh of one part (camera frame)."""
+        k = self.part_names.index(part) if isinstance(part, str) else int(part)
+        mesh = PartMesh(self.vertices, self.faces, self.labels, self.part_names)
+        return mesh.submesh(mesh.face_labels() == k)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (pose, camera, per-part boxes and centres; no per-vertex arrays)."""
+        parts = {}
+        for k, name in enumerate(self.part_names):
+            sel = self.labels == k
+            parts[name] = {
+                "box": None if self.boxes[k] is None else self.boxes[k].to_dict(),
+                "num_vertices": int(sel.sum()),
+                "center": self.vertices[sel].mean(axis=0).tolist() if sel.any() else None,
+            }
+        return {
+            "pose": {"azimuth": self.azimuth, "elevation": self.elevation, "theta": self.theta,
+                     "distance": self.distance, "units": "radians"},
+            "camera": self.camera.to_dict(),
+            "frame": "camera (OpenCV: x right, y down, z forward), docs/CONVENTIONS.md",
+            "parts": parts,
+            "seconds": self.seconds,
+        }
+
+
+def build_backbone(cfg: Part321Config) -> torch.nn.Module:
+    """Phi: the from-scratch CNN or the optional transformers backbone."""
+    if cfg.backbone == "cnn":
+        return FeatureCNN(FeatureCNNConfig(dim=cfg.feature_dim, stride=cfg.stride, widths=tuple(cfg.cnn_widths)))
+    if cfg.backbone == "hf":
+        if not cfg.hf_path:
+            raise PartliftError("backbone 'hf' needs hf_path: a local folder of a transformers vision model")
+        from partlift.models.hf_backbone import HFBackbone
+
+        return HFBackbone(cfg.hf_path, dim=cfg.feature_dim, stride=cfg.stride)
+    raise PartliftError(f"unknown backbone {cfg.backbone!r}; use 'cnn' or 'hf'")
+
+
+def image_tensor(image: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (1, 3, H, W) float in [0, 1]."""
+    a = np.asarray(image)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise PartliftError(f"expected an (H, W, 3) RGB image, got shape {a.shape}")
+    return torch.from_numpy(np.array(a[..., :3], dtype=np.float32)).permute(2, 0, 1)[None] / 255.0
+
+
+class Part321:
+    """Single-image 3D part recognition with one annotated mesh per category (module docstring)."""
+
+    def __init__(self, config: Part321Config = Part321Config()) -> None:
+        self.config = config
+        self.mesh: DeformableNeuralMesh | None = None
+        self.net: torch.nn.Module | None = None
+        self.meta: dict = {}
+
+    # ------------------------------------------------------------------ training
+    def correspondences(self, template: PartMesh, meshes: Sequence[PartMesh]) -> list[np.ndarray]:
+        """Per training mesh, (K,) index of the vertex corresponding to each template vertex (Eq. 1)."""
+        cfg = self.config
+        encoder = None if cfg.correspondence.method == "geometric" else pretrained_encoder(cfg.pretrain)
+        corr = MeshCorrespondence(cfg.correspondence, encoder)
+        tf = corr.vertex_features(template)
+        return [corr.match_features(tf, corr.vertex_features(m)) for m in meshes]
+
+    def fit(
+        self,
+        template: PartMesh,
+        meshes: Sequence[PartMesh],
+        images: Sequence[TrainImage],
+        workdir: str | Path | None = None,
+        progress: bool = False,
+    ) -> Part321:
+        """Train on an annotated template, unannotated meshes (labels ignored) and their images.
+
+        Args:
+            template: the one annotated mesh (unit-box frame).
+            meshes: training meshes (unit-box frame); their labels are never read.
+            images: training images; ``mesh`` indexes ``meshes`` or is ``TEMPLATE``.
+            workdir: folder for resumable checkpoints (feature training).
+            progress: progress bars.
+        """
+        cfg = self.config
+        if (template.labels < 0).all():
+            raise PartliftError(f"template {template.name!r} has no part labels: Part321 needs one annotated mesh")
+        if not images:
+            raise PartliftError("Part321 needs training images")
+        for im in images:
+            if im.mesh != TEMPLATE and not 0 <= im.mesh < len(meshes):
+                raise PartliftError(f"training image {im.name!r} refers to mesh {im.mesh} of {len(meshes)}")
+        seconds: dict[str, float] = {}
+        torch.manual_seed(cfg.seed)
+        t0 = time.perf_counter()
+        matches = self.correspondences(template, meshes)
+        targets = [m.vertices[idx] for m, idx in zip(meshes, matches, strict=True)]
+        seconds["correspondence"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        deformer = None
+        if targets and cfg.deformation.steps > 0:
+            deformer = Deformer(cfg.deformation).fit(template.vertices, template.faces, targets, progress=progress)
+        seconds["deformation"] = time.perf_counter() - t0
+
+        names = ("template",) + tuple(m.name or f"mesh_{i}" for i, m in enumerate(meshes))
+        mesh = DeformableNeuralMesh.from_template(template, cfg.feature_dim, deformer, names, seed=cfg.seed)
+        positions = [template.vertices]
+        for y, tgt in enumerate(targets):
+            if cfg.vertex_positions == "deform" and deformer is not None:
+                positions.append(deformer.predict(template.vertices, np.eye(deformer.latent_dim)[y + 1]))
+            elif cfg.vertex_positions in ("corr", "deform"):
+                positions.append(tgt)
+            else:
+                raise PartliftError(f"unknown vertex_positions {cfg.vertex_positions!r}; use 'corr' or 'deform'")
+        views = [TrainingView(im.image, im.camera, positions[im.mesh + 1], im.depth, name=im.name) for im in images]
+
+        t0 = time.perf_counter()
+        torch.manual_seed(cfg.seed)
+        net = build_backbone(cfg)
+        ckpt = None
+        if workdir is not None:
+            Path(workdir).mkdir(parents=True, exist_ok=True)
+            ckpt = Path(workdir) / "features.ckpt"
+        state = train_features(net, mesh, views, cfg.training, checkpoint=ckpt, progress=progress)
+        seconds["features"] = time.perf_counter() - t0
+
+        self.mesh, self.net = mesh, net.eval()
+        cams = [im.camera for im in images]
+        self.meta = {
+            "category": template.category,
+            "image_size": [int(cams[0].height), int(cams[0].width)],
+            "focal": float(np.median([c.fx for c in cams])),
+            "distance": float(np.median([np.linalg.norm(c.translation) for c in cams])),
+            "num_meshes": len(meshes),
+            "num_images": len(images),
+            "feature_losses": state.epoch_losses,
+            "train_seconds": seconds,
+        }
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def _check(self) -> None:
+        if self.mesh is None or self.net is None:
+            raise PartliftError("the Part321 model is not trained (call fit or load)")
+
+    def default_camera(self, width: int, height: int) -> Camera:
+        """The training cameras' median intrinsics and distance, for an image of this size, pose 0."""
+        h0, w0 = self.meta["image_size"]
+        f = self.meta["focal"] * width / w0
+        return Camera.from_pose(0.0, 0.0, 0.0, self.meta["distance"], f, width, height)
+
+    def features(self, image: np.ndarray) -> torch.Tensor:
+        """(C, h, w) feature map of an image already at the model's input size."""
+        self._check()
+        with torch.no_grad(), torch_threads(self.config.inference.threads):
+            return self.net(image_tensor(image))[0]
+
+    def predict(
+        self,
+        image: np.ndarray,
+        camera: Camera | None = None,
+        config: InferenceConfig | None = None,
+        variants: dict[str, InferenceConfig] | None = None,
+        use_camera_distance: bool = False,
+    ) -> Part321Prediction | dict[str, Part321Prediction]:
+        """Recognise the object's parts in one image.
+
+        Args:
+            image: (H, W, 3) uint8 RGB (resized to the training size if it differs).
+            camera: the image's intrinsics (its pose is ignored); default the training cameras'.
+            config: inference settings (default the model's).
+            variants: {name: config} to run several part stages after one shared pose stage
+                (returns {name: prediction}).
+            use_camera_distance: start from ``camera``'s distance instead of the training median.
+        """
+        self._check()
+        t0 = time.perf_counter()
+        img = np.asarray(image)
+        h0, w0 = self.meta["image_size"]
+        if camera is None:
+            camera = self.default_camera(img.shape[1], img.shape[0])
+        if camera.width != img.shape[1] or camera.height != img.shape[0]:
+            raise PartliftError(f"camera {camera.width}x{camera.height} does not match the image "
+                                f"{img.shape[1]}x{img.shape[0]}")
+        if img.shape[:2] != (h0, w0):
+            img = np.asarray(Image.fromarray(img[..., :3]).resize((w0, h0), Image.BILINEAR))
+            camera = camera.resized(w0, h0)
+        feat = self.features(img)
+        t_feat = time.perf_counter() - t0
+        s = self.config.stride
+        fcam = camera.resized(w0 // s, h0 // s)
+        dist = float(np.linalg.norm(camera.translation)) if use_camera_distance else self.meta["distance"]
+        setup = RenderSetup((fcam.fx, fcam.fy, fcam.cx, fcam.cy), fcam.width, fcam.height, dist)
+        cfgs = variants if variants is not None else {"result": config or self.config.inference}
+        results = infer_variants(self.mesh, feat, setup, cfgs)
+        out = {}
+        for name, res in results.items():
+            t1 = time.perf_counter()
+            pred = self._prediction(res, camera)
+            pred.seconds = {"features": t_feat, **res.seconds, "outputs": time.perf_counter() - t1}
+            pred.seconds["total"] = sum(pred.seconds.values())
+            out[name] = pred
+        return out if variants is not None else out["result"]
+
+    def _prediction(self, res: InferenceResult, camera: Camera) -> Part321Prediction:
+        mesh = self.mesh
+        cam = Camera.from_pose(res.azimuth, res.elevation, res.theta, res.distance, camera.fx, camera.width,
+                               camera.height, principal=(camera.cx, camera.cy))
+        cam = replace(cam, fy=camera.fy)
+        verts = res.camera_vertices
+        boxes: list[Box3D | None] = []
+        for k in range(mesh.num_parts):
+            p = verts[mesh.labels == k]
+            boxes.append(oriented_box(p) if len(p) else None)
+        ident = Camera(np.eye(3), np.zeros(3), camera.fx, camera.fy, camera.cx, camera.cy, camera.width,
+                       camera.height, znear=1e-3, zfar=1e4)
+        frag = rasterize(verts, mesh.faces, ident, num_threads=1)
+        mask = nearest_corner_labels(frag.face_ids, frag.bary, mesh.faces, mesh.labels)[0].astype(np.int64)
+        return Part321Prediction(
+            azimuth=res.azimuth, elevation=res.elevation, theta=res.theta, distance=res.distance, camera=cam,
+            part_names=mesh.part_names, vertices=verts, faces=mesh.faces, labels=mesh.labels, boxes=boxes,
+            mask=mask, result=res,
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: str | Path) -> Path:
+        """Write config.json, meta.json, neural_mesh.pt and feature_net.pt into ``folder``."""
+        self._check()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(folder / "config.json", {"format": MODEL_FORMAT, "version": 1, **self.config.to_dict()})
+        write_json_atomic(folder / "meta.json", self.meta)
+        self.mesh.save(folder / "neural_mesh.pt")
+        tmp = folder / "feature_net.pt.tmp"
+        torch.save({"describe": self.net.describe(), "state": self.net.state_dict()}, tmp)
+        tmp.replace(folder / "feature_net.pt")
+        return folder
+
+    @staticmethod
+    def load(folder: str | Path) -> Part321:
+        folder = Path(folder)
+        cfg_file = folder / "config.json"
+        if not cfg_file.is_file():
+            raise ReadError(f"not a Part321 model folder (no config.json): {folder}")
+        d = json.loads(cfg_file.read_text())
+        if d.pop("format", None) != MODEL_FORMAT:
+            raise ReadError(f"{cfg_file} is not a Part321 model config")
+        d.pop("version", None)
+        model = Part321(Part321Config.from_dict(d))
+        model.meta = json.loads((folder / "meta.json").read_text())
+        model.mesh = DeformableNeuralMesh.load(folder / "neural_mesh.pt")
+        ck = torch.load(folder / "feature_net.pt", weights_only=False)
+        net = build_backbone(model.config)
+        net.load_state_dict(ck["state"])
+        model.net = net.eval()
+        return model
