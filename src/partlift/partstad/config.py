@@ -29,8 +29,8 @@ PARTSLIP_RADIUS_NDC = 0.005  # PyTorch3D point radius in NDC units: 2 px at 800 
 class ViewConfig:
     """Rendering of the point cloud into PartSLIP's fixed views."""
 
-    image_size: int = 256
-    """Square image side in pixels. PartSLIP: 800. CPU default 256 (docs/PARTSTAD.md, "Views")."""
+    image_size: int = 128
+    """Square image side in pixels. PartSLIP: 800. CPU default 128 (docs/PARTSTAD.md, "Views")."""
     radius_px: float | None = None
     """Splat radius in pixels; None = from the point density (neighbouring splats overlap, so back
     surfaces do not leak through holes), never below PartSLIP's 0.005 NDC (2 px at 800 px)."""
@@ -169,8 +169,8 @@ class LearnedProposerConfig:
 
     width: int = 16
     """Channels of the first U-Net level (doubled per level)."""
-    depth: int = 3
-    """Number of U-Net down-sampling levels."""
+    depth: int = 4
+    """Number of U-Net resolution levels."""
     train_views: int = 48
     """Random views rendered per few-shot shape for training."""
     steps: int = 600

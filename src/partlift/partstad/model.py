@@ -402,7 +402,9 @@ class PartSTAD:
 
     def variant(self, **changes) -> PartSTAD:
         """An unfitted copy with ``config`` fields replaced, sharing this model's proposer."""
-        return PartSTAD(replace(self.config, **changes), proposer=self.proposer, cache_dir=self.cache_dir)
+        m = PartSTAD(replace(self.config, **changes), proposer=self.proposer, cache_dir=self.cache_dir)
+        m.category, m.part_names = self.category, self.part_names
+        return m
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ from partlift.partstad.lifting import (
     proposal_incidence,
     superpoint_ratios,
 )
+from partlift.partstad.normals import estimate_normals
 from partlift.partstad.proposals.base import Proposals, Proposer
 from partlift.partstad.superpoints import compute_superpoints
 from partlift.partstad.views import ShapeViews, render_views, view_cameras
@@ -210,10 +211,12 @@ class Preprocessor:
         skey_sp = config_hash(self.superpoint_config)
         cached = self.cache.load(skey, "superpoints", skey_sp)
         if cached is not None:
-            sp = cached["superpoints"].astype(np.int64)
+            sp, normals = cached["superpoints"].astype(np.int64), cached["normals"]
         else:
-            sp = compute_superpoints(p, col, self.superpoint_config)
-            self.cache.save(skey, "superpoints", skey_sp, {"superpoints": sp.astype(np.int32)})
+            sc = self.superpoint_config
+            normals = estimate_normals(p, sc.normal_radius, sc.normal_max_nn, sc.k)
+            sp = compute_superpoints(p, col, sc, normals=normals)
+            self.cache.save(skey, "superpoints", skey_sp, {"superpoints": sp.astype(np.int32), "normals": normals})
         timings["superpoints"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -224,7 +227,8 @@ class Preprocessor:
                               np.unpackbits(cached["masks"], axis=-1, count=views.size[1]).astype(bool),
                               cached["features"])
         else:
-            shape = PartPointCloud(p, colors=col, labels=gt, instances=gi, name=name, category=category)
+            shape = PartPointCloud(p, normals=normals, colors=col, labels=gt, instances=gi, name=name,
+                                   category=category)
             props = self.proposer.propose(views, shape)
             self.cache.save(skey, "proposals", pkey, {
                 "view": props.view, "label": props.label, "score": props.score, "box": props.box,

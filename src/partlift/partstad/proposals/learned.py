@@ -1,0 +1,371 @@
+"""The ``learned`` proposer: a compact CNN part segmenter trained on randomised renders of the
+few-shot shapes, whose instance proposals PartSTAD lifts and re-weights.
+
+Training (only the 8 few-shot shapes of the category are used): every step renders fresh views
+of random shapes (random elevation / azimuth / distance / look-at jitter, or one of PartSLIP's
+fixed views), with random point dropout and splat size, colour jitter, random Lambert shading and
+occasional coloured or noisy backgrounds, and trains :class:`~partlift.models.proposal_net.ProposalNet`
+with cross-entropy on (background, unlabelled object, parts) and a binary instance-boundary loss.
+
+Proposals: for each part c and each threshold t in ``thresholds`` the pixels with P(c) > t,
+minus predicted instance boundaries, are split into 4-connected components; each component (grown
+back by one pixel into the thresholded region) is a proposal. Several thresholds give several,
+partly redundant and sometimes wrong proposals per part, as a real detector does. Score = mean
+P(c) over the mask. Feature = [mean decoder feature in the mask, mean bottleneck feature in the
+box, mean class probabilities, mean P(c), t, sqrt(area fraction), fill ratio, mean boundary prob].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from partlift.geometry.normalize import unit_sphere_normalization
+from partlift.geometry.pointcloud import PartPointCloud
+from partlift.models.proposal_net import ProposalNet
+from partlift.partstad.config import LearnedProposerConfig, ViewConfig, config_from_dict
+from partlift.partstad.normals import estimate_normals
+from partlift.partstad.proposals.base import Proposals, mask_box
+from partlift.partstad.views import ShapeViews, splat_radius_px
+from partlift.render.camera import Camera
+
+FOUR = ndimage.generate_binary_structure(2, 1)
+
+
+class _Source:
+    """A normalised few-shot shape ready for random rendering."""
+
+    def __init__(self, cloud: PartPointCloud) -> None:
+        norm = unit_sphere_normalization(cloud.points)
+        self.points = norm.apply(cloud.points).astype(np.float64)
+        n = len(self.points)
+        self.colors = np.full((n, 3), 0.6) if cloud.colors is None else cloud.colors.astype(np.float64)
+        self.normals = estimate_normals(self.points).astype(np.float64)
+        self.labels = np.asarray(cloud.labels, np.int64)
+        inst = np.asarray(cloud.instances, np.int64)
+        key = np.where(inst >= 0, inst, -2 - self.labels)
+        self.inst = np.where(self.labels >= 0, key, -1)
+
+
+def instance_boundaries(inst: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels of an instance (>= 0) with a 4-neighbour of a different instance (>= 0)."""
+    b = np.zeros(inst.shape, bool)
+    d = (inst[:, 1:] >= 0) & (inst[:, :-1] >= 0) & (inst[:, 1:] != inst[:, :-1])
+    b[:, 1:] |= d
+    b[:, :-1] |= d
+    d = (inst[1:] >= 0) & (inst[:-1] >= 0) & (inst[1:] != inst[:-1])
+    b[1:] |= d
+    b[:-1] |= d
+    return b
+
+
+GEOMETRY_CHANNELS = 5
+
+
+def geometry_channels(point_index: np.ndarray, camera: Camera, points: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(H, W, 5) float32 per-pixel [camera-frame normal turned to face the camera (3), depth minus
+    the camera's distance to the origin, foreground] from a view's pixel owners."""
+    fg = point_index >= 0
+    idx = np.maximum(point_index, 0)
+    pc = camera.to_camera(points[idx.reshape(-1)]).reshape(*idx.shape, 3)
+    n = (np.asarray(normals, np.float64)[idx.reshape(-1)] @ camera.rotation.T).reshape(*idx.shape, 3)
+    flip = np.einsum("hwk,hwk->hw", n, pc) > 0  # facing away from the camera (which sits at the origin)
+    n = np.where(flip[..., None], -n, n)
+    depth = np.clip(pc[..., 2] - np.linalg.norm(camera.center), -1.5, 1.5)
+    out = np.concatenate([n, depth[..., None], np.ones_like(depth)[..., None]], axis=-1)
+    return np.where(fg[..., None], out, 0.0).astype(np.float32)
+
+
+def network_input(images: np.ndarray, geometry: np.ndarray) -> torch.Tensor:
+    """(B, H, W, 3) uint8 RGB + (B, H, W, 5) geometry -> (B, 8, H, W) float network input."""
+    rgb = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+    geo = torch.from_numpy(np.ascontiguousarray(geometry)).permute(0, 3, 1, 2).float()
+    return torch.cat([rgb, geo], dim=1)
+
+
+def render_training_view(
+    src: _Source, rng: np.random.Generator, view_config: ViewConfig, fixed_views: Sequence[tuple[float, float]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One randomised render. Returns image (H, W, 3) uint8, geometry (H, W, 5) float32 (see
+    :func:`geometry_channels`), classes (H, W) int64 and instance boundaries (H, W) bool."""
+    from partlift.render.splat import splat_points
+
+    s = view_config.image_size
+    if rng.random() < 0.3:
+        elev, azim = fixed_views[rng.integers(len(fixed_views))]
+        elev, azim = elev + rng.normal(0, 3), azim + rng.normal(0, 5)
+        dist, target = view_config.distance, np.zeros(3)
+    else:
+        elev, azim = rng.uniform(-35, 60), rng.uniform(0, 360)
+        dist, target = view_config.distance * rng.uniform(0.85, 1.15), rng.normal(0, 0.05, 3)
+    cam = Camera.look_at(elev, azim, dist, fov=view_config.fov, width=s, height=s, target=target)
+    keep = rng.random(len(src.points)) < rng.uniform(0.7, 1.0)
+    pts, col, nrm = src.points[keep], src.colors[keep], src.normals[keep]
+    # colour jitter: per-channel gain and offset, per-point noise, sometimes grey
+    col = col * rng.uniform(0.75, 1.25, 3) + rng.uniform(-0.08, 0.08, 3) + rng.normal(0, 0.02, col.shape)
+    if rng.random() < 0.15:
+        col = np.repeat(col.mean(1, keepdims=True), 3, axis=1)
+    if rng.random() < 0.5:
+        light = rng.normal(size=3)
+        light /= np.linalg.norm(light)
+        amb = rng.uniform(0.45, 0.9)
+        col = col * (amb + (1 - amb) * np.abs(nrm @ light))[:, None]
+    col = np.clip(col, 0, 1)
+    radius = splat_radius_px(pts, view_config) * rng.uniform(0.85, 1.2)
+    res = splat_points(pts, col, [cam], radius_px=radius, num_threads=1)
+    idx = res.point_index[0]
+    img = res.image[0].copy()
+    bg = idx < 0
+    u = rng.random()
+    if u < 0.15:
+        img[bg] = rng.integers(0, 256, 3)
+    elif u < 0.25:
+        noise = np.clip(rng.normal(rng.uniform(60, 200), 40, (s, s, 3)), 0, 255).astype(np.uint8)
+        img[bg] = noise[bg]
+    sel = np.flatnonzero(keep)
+    owner = np.where(bg, 0, sel[np.maximum(idx, 0)])
+    lab = src.labels[owner]
+    classes = np.where(bg, 0, np.where(lab >= 0, lab + 2, 1))
+    inst = np.where(bg, -1, src.inst[owner])
+    geo = geometry_channels(np.where(bg, -1, owner), cam, src.points, src.normals)
+    if rng.random() < 0.5:  # mirror the image (the normals' x flips with it)
+        img, classes, inst, geo = img[:, ::-1], classes[:, ::-1], inst[:, ::-1], geo[:, ::-1].copy()
+        geo[..., 0] *= -1
+    return (np.ascontiguousarray(img), np.ascontiguousarray(geo), np.ascontiguousarray(classes),
+            instance_boundaries(np.ascontiguousarray(inst)))
+
+
+class LearnedProposer:
+    """CNN instance proposals (see the module docstring).
+
+    Args:
+        part_names: the category's parts.
+        config: :class:`LearnedProposerConfig`.
+        view_config: the views the proposer will see (image size, camera distance, FoV).
+        min_area_px: smallest proposal in pixels.
+    """
+
+    def __init__(
+        self, part_names: Sequence[str], config: LearnedProposerConfig | None = None,
+        view_config: ViewConfig | None = None, min_area_px: int = 4,
+    ) -> None:
+        self.part_names = tuple(part_names)
+        self.config = config or LearnedProposerConfig()
+        self.view_config = view_config or ViewConfig()
+        self.min_area_px = int(min_area_px)
+        torch.manual_seed(self.config.seed)
+        self.net = self._new_net()
+        self.net.eval()
+        c = len(self.part_names)
+        self.feature_dim = self.config.width + self.net.bottleneck_channels + (c + 2) + 5
+        self.trained = False
+        self.history: list[float] = []
+        self._key: str | None = None
+
+    # ------------------------------------------------------------------------------ training
+    def fit(self, shapes: Sequence[PartPointCloud], progress: bool = False,
+            log: Callable[[str], None] | None = None) -> LearnedProposer:
+        """Train on randomised renders of ``shapes`` (labelled clouds of one category)."""
+        log = log or (lambda s: None)
+        cfg = self.config
+        if not shapes:
+            raise ValueError("LearnedProposer.fit needs at least one labelled shape")
+        sources = [_Source(s) for s in shapes]
+        rng = np.random.default_rng(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        self.net = self._new_net()
+        weights = self._class_weights(sources, rng)
+        opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=1e-4)
+        warm = max(1, cfg.steps // 20)
+
+        def lr_at(step):
+            if step < warm:
+                return (step + 1) / warm
+            return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, cfg.steps - warm)))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+        self.net.train()
+        steps = range(cfg.steps)
+        if progress:
+            from tqdm import tqdm
+
+            steps = tqdm(steps, desc="train proposer", leave=False)
+        self.history = []
+        for _ in steps:
+            x, cls, bnd = self._batch(sources, rng, cfg.batch_size)
+            out = self.net(x)
+            loss = F.cross_entropy(out.semantic, cls, weight=weights)
+            loss = loss + F.binary_cross_entropy_with_logits(out.boundary, bnd, pos_weight=torch.tensor(4.0))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            self.history.append(float(loss.detach()))
+        self.net.eval()
+        self.trained = True
+        self._key = None
+        tail = self.history[-20:]
+        log(f"proposer trained: {cfg.steps} steps, final loss {np.mean(tail):.3f}")
+        return self
+
+    def _new_net(self) -> ProposalNet:
+        return ProposalNet(len(self.part_names), self.config.width, self.config.depth, GEOMETRY_CHANNELS)
+
+    def _batch(self, sources, rng, n):
+        imgs, geos, cls, bnd = [], [], [], []
+        fixed = self.view_config.views
+        for _ in range(n):
+            im, g, c, b = render_training_view(sources[rng.integers(len(sources))], rng, self.view_config, fixed)
+            imgs.append(im)
+            geos.append(g)
+            cls.append(c)
+            bnd.append(b)
+        x = network_input(np.stack(imgs), np.stack(geos))
+        return x, torch.from_numpy(np.stack(cls)), torch.from_numpy(np.stack(bnd)).float()
+
+    def _class_weights(self, sources, rng) -> torch.Tensor:
+        """Inverse square-root class frequencies over a few renders (classes never seen: weight 1)."""
+        counts = np.zeros(len(self.part_names) + 2)
+        for _ in range(16):
+            _, _, c, _ = render_training_view(sources[rng.integers(len(sources))], rng, self.view_config,
+                                           self.view_config.views)
+            counts += np.bincount(c.reshape(-1), minlength=len(counts))
+        freq = counts / counts.sum()
+        w = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(freq, 1e-4)), 1.0)
+        w = w / w[counts > 0].mean()
+        return torch.tensor(w, dtype=torch.float32)
+
+    # ------------------------------------------------------------------------------ inference
+    def predict_maps(self, images: np.ndarray, geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor,
+                                                                              torch.Tensor]:
+        """(V, H, W, 3) uint8 + (V, H, W, 5) geometry -> class probabilities (V, C+2, H, W), boundary
+        probabilities (V, H, W), decoder features, bottleneck."""
+        x = network_input(images, geometry)
+        with torch.no_grad():
+            out = self.net(x)
+        return (torch.softmax(out.semantic, 1).numpy(), torch.sigmoid(out.boundary).numpy(), out.features,
+                out.bottleneck)
+
+    def view_geometry(self, views: ShapeViews, shape: PartPointCloud) -> np.ndarray:
+        """(V, H, W, 5) geometry channels of the views (normals estimated if the shape has none)."""
+        normals = shape.normals if shape.normals is not None else estimate_normals(shape.points)
+        pts = np.asarray(shape.points, np.float64)
+        return np.stack([geometry_channels(views.point_index[v], views.cameras[v], pts, normals)
+                         for v in range(views.num_views)])
+
+    def propose(self, views: ShapeViews, shape: PartPointCloud) -> Proposals:
+        """Instance proposals on the rendered views (ground truth is never read; the shape's points
+        and normals give the geometry channels)."""
+        if not self.trained:
+            raise RuntimeError("the learned proposer is not trained; call fit() or load a saved model")
+        h, w = views.size
+        if views.image.shape[1:3] != (h, w):
+            raise ValueError("the views' images were dropped; prepare the shape with its images")
+        probs, bnd, feats, bott = self.predict_maps(views.image, self.view_geometry(views, shape))
+        cfg = self.config
+        c_count = len(self.part_names)
+        out = []
+        for v in range(views.num_views):
+            masks, labels, scores, thr = [], [], [], []
+            for c in range(c_count):
+                for m, t in self._components(probs[v, c + 2], bnd[v] >= cfg.boundary_threshold):
+                    masks.append(m)
+                    labels.append(c)
+                    scores.append(float(probs[v, c + 2][m].mean()))
+                    thr.append(t)
+            if not masks:
+                continue
+            order = np.argsort(-np.asarray(scores), kind="stable")[: cfg.max_proposals_per_view]
+            m = np.stack([masks[i] for i in order])
+            lab = np.asarray([labels[i] for i in order], np.int64)
+            sc = np.asarray([scores[i] for i in order], np.float32)
+            th = np.asarray([thr[i] for i in order], np.float32)
+            box = np.stack([mask_box(x) for x in m])
+            f = self._features(m, lab, sc, th, box, probs[v], bnd[v], feats[v], bott[v])
+            out.append(Proposals(np.full(len(m), v), lab, sc, box, m, f))
+        return Proposals.concat(out, h, w, self.feature_dim)
+
+    def _components(self, prob: np.ndarray, boundary: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        """Instance masks of one part in one view: 4-connected components of {prob > t} minus the
+        boundary pixels, grown back by one pixel inside {prob > t}, for every threshold t; a mask
+        that repeats one found at another threshold (IoU > 0.9) is skipped."""
+        h, w = prob.shape
+        found: list[tuple[np.ndarray, float]] = []
+        for t in self.config.thresholds:
+            region = prob > t
+            if region.sum() < self.min_area_px:
+                continue
+            comps, n = ndimage.label(region & ~boundary, structure=FOUR)
+            for i, sl in enumerate(ndimage.find_objects(comps), start=1):
+                if sl is None:
+                    continue
+                r0, r1 = max(sl[0].start - 1, 0), min(sl[0].stop + 1, h)
+                c0, c1 = max(sl[1].start - 1, 0), min(sl[1].stop + 1, w)
+                sub = ndimage.binary_dilation(comps[r0:r1, c0:c1] == i, structure=FOUR) & region[r0:r1, c0:c1]
+                if sub.sum() < self.min_area_px:
+                    continue
+                m = np.zeros((h, w), bool)
+                m[r0:r1, c0:c1] = sub
+                if any((m & s).sum() > 0.9 * (m | s).sum() for s, _ in found):
+                    continue
+                found.append((m, t))
+        return found
+
+    def _features(self, m, lab, sc, th, box, probs, bnd, feats, bott) -> np.ndarray:
+        p, h, w = m.shape
+        mf = torch.from_numpy(m.reshape(p, -1).astype(np.float32))
+        area = mf.sum(1, keepdim=True)
+        dec = (mf @ feats.reshape(feats.shape[0], -1).T) / area
+        cls = (mf @ torch.from_numpy(probs.reshape(probs.shape[0], -1)).T) / area
+        bmean = (mf @ torch.from_numpy(bnd.reshape(-1, 1))) / area
+        bh, bw = bott.shape[-2:]
+        sy, sx = bh / h, bw / w
+        pooled = []
+        for b in box:
+            y0, y1 = int(b[1] * sy), max(int(math.ceil(b[3] * sy)), int(b[1] * sy) + 1)
+            x0, x1 = int(b[0] * sx), max(int(math.ceil(b[2] * sx)), int(b[0] * sx) + 1)
+            pooled.append(bott[:, y0:y1, x0:x1].mean((1, 2)))
+        pooled = torch.stack(pooled)
+        box_area = np.maximum((box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]), 1.0)
+        extra = np.stack([sc, th, np.sqrt(area[:, 0].numpy() / (h * w)), area[:, 0].numpy() / box_area,
+                          bmean[:, 0].numpy()], axis=1)
+        return np.concatenate([dec.numpy(), pooled.numpy(), cls.numpy(), extra], axis=1).astype(np.float32)
+
+    # ------------------------------------------------------------------------------ persistence
+    def cache_key(self) -> str:
+        """Hash of the weights and settings (keys cached proposals)."""
+        if self._key is None:
+            h = hashlib.sha1(json.dumps([asdict(self.config), self.part_names, self.min_area_px]).encode())
+            for k, v in self.net.state_dict().items():
+                h.update(k.encode())
+                h.update(v.detach().cpu().numpy().tobytes())
+            self._key = "learned-" + h.hexdigest()[:16]
+        return self._key
+
+    def save(self, path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {"kind": "learned", "part_names": list(self.part_names), "config": asdict(self.config),
+                "min_area_px": self.min_area_px, "trained": self.trained, "loss_history": self.history}
+        (path / "proposer.json").write_text(json.dumps(meta))
+        torch.save(self.net.state_dict(), path / "proposal_net.pt")
+
+    def load_state(self, path) -> None:
+        path = Path(path)
+        meta = json.loads((path / "proposer.json").read_text())
+        self.config = config_from_dict(LearnedProposerConfig, meta["config"])
+        self.net = self._new_net()
+        self.net.load_state_dict(torch.load(path / "proposal_net.pt", weights_only=True))
+        self.net.eval()
+        self.trained = bool(meta.get("trained", True))
+        self.history = meta.get("loss_history", [])
+        self._key = None
