@@ -62,12 +62,12 @@ def _categories_in(root: Path, split: str) -> list[str]:
 @click.option("--category", "-c", required=True, help="Category to train (a folder of <data>/few_shot).")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Model folder to write (default: partstad-<category>).")
-@click.option("--proposer", type=click.Choice(["learned", "oracle", "noisy-oracle", "grounding-dino", "owlv2"]),
+@click.option("--proposer", type=click.Choice(["learned", "oracle", "noisy-oracle", "grounding-dino"]),
               default="learned", show_default=True, help="2D part proposals.")
 @click.option("--model-path", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Local transformers detector folder (grounding-dino / owlv2).")
+              help="Local transformers Grounding DINO folder (with --proposer grounding-dino).")
 @click.option("--sam-path", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Local transformers SamModel folder (box -> mask for grounding-dino / owlv2).")
+              help="Local transformers SamModel folder (box -> mask for grounding-dino).")
 @click.option("--epochs", type=int, default=None, help="Weight-network epochs (default 400, PartSTAD's).")
 @click.option("--proposer-steps", type=int, default=None, help="Training steps of the learned proposer (default 300).")
 @click.option("--image-size", type=int, default=None, help="View size in pixels (default 128; PartSLIP 800).")

@@ -148,7 +148,7 @@ class ProposerConfig:
     """2D part proposals (``partlift.partstad.proposals``)."""
 
     kind: str = "learned"
-    """"learned" (default), "oracle", "noisy-oracle", "grounding-dino", "owlv2"."""
+    """"learned" (default), "oracle", "noisy-oracle", "grounding-dino"."""
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     """Noise of ``noisy-oracle``."""
     min_area_px: int = 4
@@ -156,11 +156,15 @@ class ProposerConfig:
     seed: int = 0
     """Seed of the noisy oracle (combined with the shape name and view)."""
     model_path: str = ""
-    """Local folder of the transformers detector (``grounding-dino`` / ``owlv2``)."""
+    """Local folder of the transformers Grounding DINO (``grounding-dino``)."""
     sam_path: str = ""
     """Local folder of the transformers ``SamModel`` turning detector boxes into masks ("" = box masks)."""
     box_threshold: float = 0.3
     """Detector score threshold of the transformers proposers (PartSLIP keeps GLIP boxes above 0.5)."""
+    prompt_steps: int = 100
+    """Prompt-tuning steps of the transformers detector on the few-shot renders (0 = zero-shot)."""
+    hf_input_size: int = 0
+    """Image side fed to the transformers detector (0 = the model folder's setting, else 800)."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Kinds (``ProposerConfig.kind``): ``learned`` (default, a compact CNN trained on renders of the
 few-shot shapes), ``oracle`` / ``noisy-oracle`` (ground truth from the renders), ``grounding-dino``
-and ``owlv2`` (transformers detectors with prompt tuning, optionally SAM masks).
+(a transformers detector with prompt tuning, optionally SAM masks).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from partlift.partstad.config import PartSTADConfig
 from partlift.partstad.proposals.base import Proposals, Proposer, mask_box
 from partlift.partstad.proposals.oracle import OracleProposer
 
-KINDS = ("learned", "oracle", "noisy-oracle", "grounding-dino", "owlv2")
+KINDS = ("learned", "oracle", "noisy-oracle", "grounding-dino")
 
 
 def build_proposer(config: PartSTADConfig, part_names: tuple[str, ...]) -> Proposer:
@@ -27,10 +27,10 @@ def build_proposer(config: PartSTADConfig, part_names: tuple[str, ...]) -> Propo
         from partlift.partstad.proposals.learned import LearnedProposer
 
         return LearnedProposer(part_names, config.learned, config.views, pc.min_area_px)
-    if pc.kind in ("grounding-dino", "owlv2"):
+    if pc.kind == "grounding-dino":
         from partlift.partstad.proposals.hf import HFProposer
 
-        return HFProposer(part_names, pc)
+        return HFProposer(part_names, pc, config.views)
     raise ValueError(f"unknown proposer kind {pc.kind!r}; use one of {', '.join(KINDS)}")
 
 
