@@ -93,3 +93,45 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     assert_close(nm_b.features, nm_a.features, atol=1e-5)
     for pa, pb in zip(net_a.parameters(), net_b.parameters(), strict=True):
         assert_close(pb, pa, atol=1e-5)
+
+
+def test_geometric_augmentation_moves_vertices_with_the_image():
+    from partlift.part321.feature_training import _geometric_augment
+
+    _, views = _views(3, 3)
+    cfg = FeatureTrainingConfig(scale_jitter=0.3, shift_jitter=0.15)
+    prepared = [_prepare(v, 4, cfg) for v in views]
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        imgs, geo = _geometric_augment(prepared, 4, cfg, rng)
+        assert imgs.shape == (3, 3, 64, 64)
+        for visible, cells, background in geo:
+            assert len(visible) > 0
+            # projected visible vertices land on object cells of the warped mask (silhouette
+            # vertices may fall just outside a nearest-neighbour-resampled mask)
+            assert np.isin(cells, background).mean() < 0.1
+    # a pure shift by exactly two cells to the right and one down moves every vertex cell the same way
+
+    class Fixed:
+        def __init__(self):
+            self.calls = 0
+
+        def random(self, size=None):
+            self.calls += 1
+            if self.calls == 1:  # scales: 1 + 0.3 * (2 * 0.5 - 1) = 1
+                return np.full(size, 0.5)
+            # shifts: 0.15 * (2 r - 1) * 64 = (8, 4) pixels
+            return np.tile([(8 / (0.15 * 64) + 1) / 2, (4 / (0.15 * 64) + 1) / 2], (size[0], 1))
+
+    _, geo = _geometric_augment(prepared, 4, cfg, Fixed())
+    for p, (visible, cells, _) in zip(prepared, geo, strict=True):
+        moved = p.cells + 2 + 16
+        inside = np.isin(p.visible, visible)
+        assert_close(cells, moved[inside], atol=0)
+    # no jitter: identical to the prepared cells
+    still = FeatureTrainingConfig(scale_jitter=0.0, shift_jitter=0.0)
+    _, geo = _geometric_augment(prepared, 4, still, rng)
+    for p, (visible, cells, background) in zip(prepared, geo, strict=True):
+        assert_close(visible, p.visible, atol=0)
+        assert_close(cells, p.cells, atol=0)
+        assert_close(background, p.background, atol=0)

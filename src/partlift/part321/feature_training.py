@@ -64,6 +64,11 @@ class FeatureTrainingConfig:
     """At most this many visible vertices per image enter the loss (all update Theta)."""
     augment: bool = True
     """Colour jitter and pixel noise on the training images."""
+    scale_jitter: float = 0.15
+    """Random zoom of the training images by a factor in [1 - s, 1 + s] about the centre (0 = off);
+    projected vertices move with the image."""
+    shift_jitter: float = 0.08
+    """Random shift of the training images by up to this fraction of their size (0 = off)."""
     threads: int = 1
     """Torch threads while training."""
     seed: int = 0
@@ -97,6 +102,8 @@ class _Prepared:
     visible: np.ndarray  # (N,) vertex ids
     cells: np.ndarray  # (N,) flat feature-cell index
     background: np.ndarray  # (M,) flat cell indices outside the object
+    uv: np.ndarray | None = None  # (N, 2) pixel positions of the visible vertices
+    mask: torch.Tensor | None = None  # (1, H, W) float object mask
 
 
 def _prepare(view: TrainingView, stride: int, cfg: FeatureTrainingConfig) -> _Prepared:
@@ -117,7 +124,44 @@ def _prepare(view: TrainingView, stride: int, cfg: FeatureTrainingConfig) -> _Pr
     obj_cells = mask[: hw * stride, : ww * stride].reshape(hw, stride, ww, stride).any(axis=(1, 3))
     bg = np.flatnonzero(~obj_cells.reshape(-1))
     img = torch.from_numpy(np.array(view.image, dtype=np.float32)).permute(2, 0, 1) / 255.0
-    return _Prepared(img, ids, ci * ww + cj, bg)
+    return _Prepared(img, ids, ci * ww + cj, bg, uv, torch.from_numpy(mask.astype(np.float32))[None])
+
+
+def _cells(uv: np.ndarray, mask: torch.Tensor, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature cells of pixel positions (keep: inside the image) and background cells of a mask."""
+    h, w = mask.shape[-2:]
+    hw, ww = h // stride, w // stride
+    keep = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
+    cj = np.clip(np.floor(uv[:, 0] / stride).astype(np.int64), 0, ww - 1)
+    ci = np.clip(np.floor(uv[:, 1] / stride).astype(np.int64), 0, hw - 1)
+    m = mask[0, : hw * stride, : ww * stride].numpy() > 0.5
+    obj = m.reshape(hw, stride, ww, stride).any(axis=(1, 3))
+    return keep, ci * ww + cj, np.flatnonzero(~obj.reshape(-1))
+
+
+def _geometric_augment(batch: list[_Prepared], stride: int, cfg, rng: np.random.Generator):
+    """Zoom / shift every image of a batch; returns images and per-image (visible, cells, background)."""
+    imgs = torch.stack([p.image for p in batch])
+    masks = torch.stack([p.mask for p in batch])
+    b, _, h, w = imgs.shape
+    scale = 1.0 + cfg.scale_jitter * (2 * rng.random(b) - 1)
+    shift = cfg.shift_jitter * (2 * rng.random((b, 2)) - 1) * np.array([w, h])
+    theta = np.zeros((b, 2, 3))
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / scale
+    theta[:, 0, 2] = -(2 * shift[:, 0] / w) / scale
+    theta[:, 1, 2] = -(2 * shift[:, 1] / h) / scale
+    grid = torch.nn.functional.affine_grid(torch.as_tensor(theta, dtype=torch.float32), (b, 3, h, w),
+                                           align_corners=False)
+    imgs = torch.nn.functional.grid_sample(imgs, grid, mode="bilinear", padding_mode="reflection",
+                                           align_corners=False)
+    masks = torch.nn.functional.grid_sample(masks, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    centre = np.array([w / 2.0, h / 2.0])
+    geo = []
+    for i, p in enumerate(batch):
+        uv = scale[i] * (p.uv - centre) + centre + shift[i]
+        keep, cells, bg = _cells(uv, masks[i], stride)
+        geo.append((p.visible[keep], cells[keep], bg))
+    return imgs, geo
 
 
 def _augment(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -202,7 +246,11 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
         losses = []
         for s in range(steps_per_epoch):
             batch = [prepared[i] for i in order[s * cfg.batch_size : (s + 1) * cfg.batch_size]]
-            images = torch.stack([p.image for p in batch])
+            if cfg.augment and (cfg.scale_jitter > 0 or cfg.shift_jitter > 0):
+                images, geo = _geometric_augment(batch, stride, cfg, rng)
+            else:
+                images = torch.stack([p.image for p in batch])
+                geo = [(p.visible, p.cells, p.background) for p in batch]
             if cfg.augment:
                 images = _augment(images, gen)
             fmap = net(images)  # (B, C, h, w)
@@ -212,10 +260,10 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
             vis_sum = torch.zeros_like(bank)
             vis_cnt = torch.zeros(len(bank))
             new_clutter = []
-            for i, p in enumerate(batch):
-                if len(p.visible):
-                    feats = flat[i, torch.as_tensor(p.cells)]  # (N, C)
-                    ids = torch.as_tensor(p.visible)
+            for i, (visible, cells, background) in enumerate(geo):
+                if len(visible):
+                    feats = flat[i, torch.as_tensor(cells)]  # (N, C)
+                    ids = torch.as_tensor(visible)
                     vis_sum.index_add_(0, ids, feats.detach())
                     vis_cnt.index_add_(0, ids, torch.ones(len(ids)))
                     if len(ids) > cfg.max_anchors:
@@ -227,9 +275,9 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
                     loss = loss + contrastive_loss(
                         feats, ids, bank, clutter, exclude, cfg.temperature, cfg.weight_noise
                     ) / len(batch)
-                if len(p.background) and cfg.num_background > 0:
-                    few = len(p.background) < cfg.num_background
-                    pick = rng.choice(p.background, size=cfg.num_background, replace=few)
+                if len(background) and cfg.num_background > 0:
+                    few = len(background) < cfg.num_background
+                    pick = rng.choice(background, size=cfg.num_background, replace=few)
                     bgf = flat[i, torch.as_tensor(pick)]
                     new_clutter.append(bgf.detach())
                     loss = loss + cfg.reg_weight * (bgf @ bank.t()).mean() / len(batch)
