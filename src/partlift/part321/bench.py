@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -133,6 +134,7 @@ def run_bench(
         pretrained_encoder(settings.model.pretrain, progress=progress)
     pretrain_seconds = time.perf_counter() - t0
     records = workdir / "records"
+    shutil.rmtree(records, ignore_errors=True)  # records of an earlier run would be scored again
     timing: dict = {"per_category": {}}
     for cat in settings.category_list():
         log(f"[{cat}]")

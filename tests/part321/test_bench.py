@@ -1,0 +1,62 @@
+"""Bench plumbing: transfer bench (fast) and the full bench on a tiny configuration (slow)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from partlift.part321.baseline2d import Seg2DTrainConfig
+from partlift.part321.bench import (
+    BenchSettings,
+    TransferSettings,
+    format_bench,
+    format_transfer,
+    quick_settings,
+    run_bench,
+    run_transfer_bench,
+)
+from partlift.part321.deformation import DeformationConfig
+from partlift.part321.feature_training import FeatureTrainingConfig
+from partlift.part321.inference import InferenceConfig
+from partlift.part321.model import Part321Config
+
+
+def test_transfer_bench_json_and_table():
+    res = run_transfer_bench(TransferSettings(categories=("hatchet",), meshes=2, methods=("geometric",)),
+                             progress=False, log=lambda s: None)
+    m = res["methods"]["geometric"]
+    assert 0 < m["box_iou"] <= 1 and m["corr_error"] >= 0
+    assert set(m["per_category"]) == {"hatchet"}
+    assert "hatchet" in format_transfer(res)
+
+
+def test_quick_settings_are_small():
+    q = quick_settings()
+    assert len(q.category_list()) == 2 and q.test_images <= 10
+    assert q.model.training.epochs < BenchSettings().model.training.epochs
+
+
+def test_bench_on_a_tiny_configuration(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARTLIFT_CACHE", str(tmp_path / "cache"))
+    model = Part321Config(feature_dim=8, cnn_widths=(8, 8, 8, 8, 8), training=FeatureTrainingConfig(epochs=1),
+                          deformation=DeformationConfig(steps=5),
+                          inference=InferenceConfig(pose_steps=2, part_steps=2, distance_factors=(1.0,)))
+    settings = BenchSettings(categories=("hatchet",), test_images=2, n_points=256,
+                             dataset={"n_train_meshes": 2, "n_test_meshes": 1, "views_per_mesh": 2,
+                                      "template_views": 2, "size": 64},
+                             model=model, baseline=Seg2DTrainConfig(epochs=1, width=4, depth=2))
+    res = run_bench(settings, tmp_path / "work", progress=False, log=lambda s: None)
+    assert set(res["methods"]) == {"part321", "wo_scaling", "wo_constraint", "wo_deformation", "seg2d_baseline"}
+    for name in ("part321", "wo_scaling", "wo_constraint", "wo_deformation"):
+        d = res["methods"][name]
+        assert set(d) == {"pose_acc_pi6", "chamfer", "box_iou", "miou_2d", "per_category"}
+        assert 0 <= d["pose_acc_pi6"] <= 1 and d["chamfer"] >= 0
+    assert res["methods"]["seg2d_baseline"]["pose_acc_pi6"] is None
+    assert 0 <= res["methods"]["seg2d_baseline"]["miou_2d"] <= 1
+    assert res["timing"]["seconds_per_image"] > 0 and not math.isnan(res["timing"]["train_seconds_per_category"])
+    assert "part321" in format_bench(res)
+    # a second run reuses the trained model
+    again = run_bench(replace(settings, test_images=1), tmp_path / "work", progress=False, log=lambda s: None)
+    assert again["methods"]["part321"]["per_category"].keys() == {"hatchet"}
+    assert again["timing"]["per_category"]["hatchet"]["num_images"] == 1
+    assert len(list((tmp_path / "work" / "records" / "gt" / "hatchet").glob("*.json"))) == 1
