@@ -173,7 +173,7 @@ def detect(model_dir, image_path, camera_json, out_prefix, steps) -> None:
 @click.option("--quick", is_flag=True, help="The <= 15-minute configuration (2 categories, small data).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the results JSON.")
 @click.option("--categories", default=None, help="Comma-separated categories (default: all, quick: car,kettle).")
-@click.option("--test-images", type=int, default=None, help="Test images per category (default 20, quick 8).")
+@click.option("--test-images", type=int, default=None, help="Test images per category (default 15, quick 8).")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Models, checkpoints and records (default: <cache>/part321/bench[-quick]); reused when present.")
 @click.option("--progress/--no-progress", default=True, show_default=True)

@@ -56,8 +56,8 @@ class BenchSettings:
 
     categories: tuple[str, ...] = ()
     """Categories (empty = all Part321 categories)."""
-    test_images: int = 20
-    """Test images per category (spread over the test shapes)."""
+    test_images: int = 15
+    """Test images per category (spread over the test shapes: 3 views of each of the 5)."""
     n_points: int = 4096
     """Surface samples per shape for the Chamfer distance and the boxes."""
     dataset: dict = field(default_factory=dict)
@@ -76,12 +76,12 @@ def quick_settings() -> BenchSettings:
     model = Part321Config(
         pretrain=PretrainConfig(shapes_per_category=8, steps=300),
         deformation=DeformationConfig(steps=400),
-        training=FeatureTrainingConfig(epochs=14),
+        training=FeatureTrainingConfig(epochs=25),
     )
     return BenchSettings(
         categories=("car", "kettle"), test_images=8, n_points=2048,
-        dataset={"n_train_meshes": 6, "n_test_meshes": 2, "views_per_mesh": 12, "template_views": 12},
-        model=model, baseline=Seg2DTrainConfig(epochs=10),
+        dataset={"n_train_meshes": 8, "n_test_meshes": 2, "views_per_mesh": 16, "template_views": 16},
+        model=model, baseline=Seg2DTrainConfig(epochs=15),
     )
 
 

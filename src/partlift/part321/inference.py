@@ -86,6 +86,9 @@ class InferenceConfig:
     deformation_mode: str = "blend"
     """"network": evaluate phi(V, z) every step; "blend": linear blend of the per-shape offsets
     phi(V, e_y) (exact at the simplex corners, much faster)."""
+    max_log_scale: float = 0.0
+    """If > 0, the per-part log-scales are projected onto [-max, max] after every step (0 = free,
+    as the paper)."""
     part_lr_scale: float = 0.2
     """Learning-rate factor of the per-part T, S (object units are ~10x smaller than angles)."""
     seed: int = 0
@@ -323,9 +326,12 @@ def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_sc
         loss.backward()
         opt.step()
         sched.step()
-        if "latents" in raw:
-            with torch.no_grad():
+        with torch.no_grad():
+            if "latents" in raw:
                 raw["latents"].copy_(project_to_simplex(raw["latents"]))
+            if "log_scale" in raw and cfg.max_log_scale > 0:
+                bound = cfg.max_log_scale / scale["log_scale"]
+                raw["log_scale"].clamp_(-bound, bound)
         history.append(float(loss.detach()))
     for n, r in raw.items():
         params[n] = (r.detach() * scale[n]).requires_grad_(params[n].requires_grad)
