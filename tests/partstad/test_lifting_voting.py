@@ -251,3 +251,13 @@ def test_a_view_with_no_visible_points_contributes_nothing():
     empty = ShapeViews(np.full((1, 16, 16, 3), 255, np.uint8), np.full((1, 16, 16), -1, np.int64),
                        np.zeros((1, 300, 2), np.float32), np.zeros((1, 300), bool), np.zeros((1, 3), np.float32), [])
     assert len(OracleProposer(2).propose(empty, cloud)) == 0
+
+
+def test_weighted_ratio_distance():
+    rng = np.random.default_rng(3)
+    r = np.where(rng.random((6, 5)) < 0.2, -1.0, rng.random((6, 5)))
+    assert_close(_ratio_distances(r, np.ones(5)), _ratio_distances(r), atol=1e-12)
+    w = np.array([1.0, 0.0, 2.0, 1.0, 0.0])
+    # a zero weight removes that proposal; an integer weight repeats its column
+    ref = _ratio_distances(r[:, [0, 2, 2, 3]])
+    assert_close(_ratio_distances(r, w), ref, atol=1e-12)

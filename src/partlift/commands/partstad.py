@@ -69,7 +69,7 @@ def _categories_in(root: Path, split: str) -> list[str]:
 @click.option("--sam-path", type=click.Path(exists=True, file_okay=False), default=None,
               help="Local transformers SamModel folder (box -> mask for grounding-dino).")
 @click.option("--epochs", type=int, default=None, help="Weight-network epochs (default 400, PartSTAD's).")
-@click.option("--proposer-steps", type=int, default=None, help="Training steps of the learned proposer (default 300).")
+@click.option("--proposer-steps", type=int, default=None, help="Training steps of the learned proposer (default 600).")
 @click.option("--image-size", type=int, default=None, help="View size in pixels (default 128; PartSLIP 800).")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
               help="Preprocessing cache folder (default: <out>/cache).")
@@ -255,7 +255,7 @@ class BenchSettings:
     """Embedded PartNetE-style categories."""
     test_shapes: int | None = None
     """Test shapes per category (None = all)."""
-    proposer_steps: int = 300
+    proposer_steps: int = 600
     """Training steps of the learned proposer."""
     epochs: int = 400
     """Weight-network epochs (PartSTAD: 400)."""
@@ -266,7 +266,7 @@ class BenchSettings:
 
 def quick_settings() -> BenchSettings:
     """The <= 10-minute configuration: 2 categories, 10 test shapes, a shorter proposer training."""
-    return BenchSettings(categories=("Kettle", "Chair"), test_shapes=10, proposer_steps=150, epochs=400,
+    return BenchSettings(categories=("Kettle", "Chair"), test_shapes=10, proposer_steps=300, epochs=400,
                          timing_shapes=2)
 
 

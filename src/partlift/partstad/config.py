@@ -176,9 +176,10 @@ class LearnedProposerConfig:
     depth: int = 4
     """Number of U-Net resolution levels."""
     train_views: int = 48
-    """Random views rendered per few-shot shape for training."""
+    """Random views rendered per few-shot shape into the training pool (appearance is randomised
+    per batch)."""
     steps: int = 600
-    """Optimiser steps."""
+    """Optimiser steps (batches drawn from the pool of ``train_views`` renders per shape)."""
     batch_size: int = 8
     """Images per step."""
     lr: float = 3e-3

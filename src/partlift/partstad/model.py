@@ -348,9 +348,12 @@ class PartSTAD:
         point_lab = lab[ps.superpoints]
         ins = Instances.empty(len(ps.points))
         if instances:
-            mask = ts.lift.keep if self._partslip_mode() else None
+            mask, w = ts.lift.keep, None
+            if not self._partslip_mode():
+                with torch.no_grad(), torch_threads(1):
+                    w = self._weights(ts).numpy()
             ins = merge_instances(ps.points, ps.superpoints, lab, conf, ts.lift.ratios, ps.proposals, ps.views,
-                                  self.config.voting, ratio_mask=mask)
+                                  self.config.voting, ratio_mask=mask, ratio_weights=w)
         timings = dict(ps.timings)
         timings["voting"] = time.perf_counter() - t + timings.pop("lift", 0.0)
         semantic = np.full(ps.num_input, -1, np.int64)

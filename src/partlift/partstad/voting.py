@@ -121,13 +121,16 @@ def ratio_distance(ri: np.ndarray, rk: np.ndarray) -> float:
     return float(np.abs(a - b).sum() / den)
 
 
-def _ratio_distances(r: np.ndarray) -> np.ndarray:
-    """All pairwise :func:`ratio_distance` of the rows of ``r`` (M, B) at once."""
+def _ratio_distances(r: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """All pairwise :func:`ratio_distance` of the rows of ``r`` (M, B) at once; with ``weights``
+    (B,) every proposal's ratio counts with its weight (PartSTAD: its learned weight)."""
     m = len(r)
     if r.shape[1] == 0:
         return np.ones((m, m))
     vis = r != -1
     rv = np.where(vis, r, 0.0)
+    if weights is not None:
+        rv = rv * np.asarray(weights, np.float64)[None, :]
     both = vis[:, None, :] & vis[None, :, :]
     diff = (np.abs(rv[:, None, :] - rv[None, :, :]) * both).sum(2)
     si = (rv[:, None, :] * both).sum(2)
@@ -148,6 +151,7 @@ def merge_instances(
     views: ShapeViews,
     config: VotingConfig,
     ratio_mask: np.ndarray | None = None,
+    ratio_weights: np.ndarray | None = None,
 ) -> Instances:
     """PartSLIP's instance merging with confidences.
 
@@ -160,6 +164,9 @@ def merge_instances(
         props: the proposals (labels, views, boxes for the final IoU filter).
         views: the views (screen coordinates and visibility for the filter).
         ratio_mask: (P,) bool proposals whose ratios are compared (PartSLIP: not whole-object).
+        ratio_weights: (P,) non-negative weight of each proposal in the ratio distance (PartSTAD:
+            the learned weights, so proposals the model discards do not split instances);
+            None = all 1 (PartSLIP). The 1e-3 "both sums vanish" test then applies to weighted sums.
     Returns:
         :class:`Instances` numbered by label then by smallest superpoint id.
     """
@@ -176,7 +183,8 @@ def merge_instances(
     for c in np.unique(sp_labels[sp_labels >= 0]):
         members = np.flatnonzero(sp_labels == c)
         cols = np.flatnonzero((props.label == c) & rmask)
-        d = _ratio_distances(ratios[np.ix_(members, cols)])
+        w = None if ratio_weights is None else np.asarray(ratio_weights, np.float64)[cols]
+        d = _ratio_distances(ratios[np.ix_(members, cols)], w)
         sz = sizes[members]
         big, small = np.maximum(sz[:, None], sz[None, :]), np.maximum(np.minimum(sz[:, None], sz[None, :]), 1)
         size_ok = big / small < config.size_ratio

@@ -94,9 +94,11 @@ def network_input(images: np.ndarray, geometry: np.ndarray) -> torch.Tensor:
 
 def render_training_view(
     src: _Source, rng: np.random.Generator, view_config: ViewConfig, fixed_views: Sequence[tuple[float, float]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One randomised render. Returns image (H, W, 3) uint8, geometry (H, W, 5) float32 (see
-    :func:`geometry_channels`), classes (H, W) int64 and instance boundaries (H, W) bool."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One training render with a random camera, point dropout and splat size (appearance is
+    randomised later, per batch, by :func:`augment_batch`). Returns the image (H, W, 3) uint8 on
+    white, geometry (H, W, 5) float32 (:func:`geometry_channels`), classes (H, W) int64 and
+    instance boundaries (H, W) bool."""
     from partlift.render.splat import splat_points
 
     s = view_config.image_size
@@ -109,39 +111,60 @@ def render_training_view(
         dist, target = view_config.distance * rng.uniform(0.85, 1.15), rng.normal(0, 0.05, 3)
     cam = Camera.look_at(elev, azim, dist, fov=view_config.fov, width=s, height=s, target=target)
     keep = rng.random(len(src.points)) < rng.uniform(0.7, 1.0)
-    pts, col, nrm = src.points[keep], src.colors[keep], src.normals[keep]
-    # colour jitter: per-channel gain and offset, per-point noise, sometimes grey
-    col = col * rng.uniform(0.75, 1.25, 3) + rng.uniform(-0.08, 0.08, 3) + rng.normal(0, 0.02, col.shape)
-    if rng.random() < 0.15:
-        col = np.repeat(col.mean(1, keepdims=True), 3, axis=1)
-    if rng.random() < 0.5:
-        light = rng.normal(size=3)
-        light /= np.linalg.norm(light)
-        amb = rng.uniform(0.45, 0.9)
-        col = col * (amb + (1 - amb) * np.abs(nrm @ light))[:, None]
-    col = np.clip(col, 0, 1)
+    pts = src.points[keep]
+    col = np.clip(src.colors[keep] + rng.normal(0, 0.02, (len(pts), 3)), 0, 1)
     radius = splat_radius_px(pts, view_config) * rng.uniform(0.85, 1.2)
     res = splat_points(pts, col, [cam], radius_px=radius, num_threads=1)
     idx = res.point_index[0]
-    img = res.image[0].copy()
     bg = idx < 0
-    u = rng.random()
-    if u < 0.15:
-        img[bg] = rng.integers(0, 256, 3)
-    elif u < 0.25:
-        noise = np.clip(rng.normal(rng.uniform(60, 200), 40, (s, s, 3)), 0, 255).astype(np.uint8)
-        img[bg] = noise[bg]
     sel = np.flatnonzero(keep)
     owner = np.where(bg, 0, sel[np.maximum(idx, 0)])
     lab = src.labels[owner]
     classes = np.where(bg, 0, np.where(lab >= 0, lab + 2, 1))
     inst = np.where(bg, -1, src.inst[owner])
     geo = geometry_channels(np.where(bg, -1, owner), cam, src.points, src.normals)
-    if rng.random() < 0.5:  # mirror the image (the normals' x flips with it)
-        img, classes, inst, geo = img[:, ::-1], classes[:, ::-1], inst[:, ::-1], geo[:, ::-1].copy()
-        geo[..., 0] *= -1
-    return (np.ascontiguousarray(img), np.ascontiguousarray(geo), np.ascontiguousarray(classes),
-            instance_boundaries(np.ascontiguousarray(inst)))
+    return res.image[0], geo, classes, instance_boundaries(inst)
+
+
+def augment_batch(rgb: torch.Tensor, geo: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random appearance of a batch of training renders, and which images to mirror.
+
+    Per image: channel gains U(0.75, 1.25) and offsets U(-0.08, 0.08) on the object, grey with
+    p 0.15, Lambert shading from a random light with p 0.5 (ambient U(0.45, 0.9), from the normal
+    channels), a background that stays white (p 0.75), becomes a random colour (0.15) or noise
+    (0.1); a horizontal flip with p 0.5 is returned for the caller to apply.
+
+    Args:
+        rgb: (B, 3, H, W) float in [0, 1]; geo: (B, 5, H, W) geometry channels.
+    Returns:
+        (B, 3, H, W) RGB and a flip flag per image (B,) bool.
+    """
+    b = rgb.shape[0]
+    fg = geo[:, 4:5] > 0
+    gain = torch.from_numpy(rng.uniform(0.75, 1.25, (b, 3, 1, 1))).float()
+    off = torch.from_numpy(rng.uniform(-0.08, 0.08, (b, 3, 1, 1))).float()
+    obj = rgb * gain + off
+    grey = torch.from_numpy(rng.random(b) < 0.15)[:, None, None, None]
+    obj = torch.where(grey, obj.mean(1, keepdim=True).expand_as(obj), obj)
+    light = rng.normal(size=(b, 3))
+    light /= np.linalg.norm(light, axis=1, keepdims=True)
+    amb = torch.from_numpy(rng.uniform(0.45, 0.9, (b, 1, 1))).float()
+    lambert = (geo[:, :3] * torch.from_numpy(light).float()[:, :, None, None]).sum(1).abs()
+    shade = amb + (1 - amb) * lambert
+    lit = torch.from_numpy(rng.random(b) < 0.5)[:, None, None, None]
+    obj = torch.where(lit, obj * shade[:, None], obj)
+    pick = torch.from_numpy(rng.random(b))[:, None, None, None]
+    solid = torch.from_numpy(rng.random((b, 3, 1, 1))).float().expand_as(rgb)
+    noise = (torch.from_numpy(rng.uniform(0.25, 0.8, (b, 1, 1, 1))).float()
+             + 0.15 * torch.from_numpy(rng.standard_normal(tuple(rgb.shape))).float())
+    bgcol = torch.where(pick < 0.15, solid, torch.where(pick < 0.25, noise, torch.ones_like(rgb)))
+    out = torch.where(fg, obj, bgcol).clamp(0, 1)
+    return out, torch.from_numpy(rng.random(b) < 0.5)
+
+
+def _flip(t: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """Mirror (along the last axis) the images of the batch where ``flip`` is set."""
+    return torch.where(flip.view(-1, *([1] * (t.dim() - 1))), t.flip(-1), t)
 
 
 class LearnedProposer:
@@ -182,8 +205,13 @@ class LearnedProposer:
         sources = [_Source(s) for s in shapes]
         rng = np.random.default_rng(cfg.seed)
         torch.manual_seed(cfg.seed)
+        pool = self._render_pool(sources, rng)
         self.net = self._new_net()
-        weights = self._class_weights(sources, rng)
+        counts = np.bincount(pool[2].reshape(-1), minlength=len(self.part_names) + 2).astype(np.float64)
+        freq = counts / counts.sum()
+        # inverse square-root class frequency (classes never rendered keep weight 1)
+        w = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(freq, 1e-4)), 1.0)
+        weights = torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
         opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=1e-4)
         warm = max(1, cfg.steps // 20)
 
@@ -201,7 +229,7 @@ class LearnedProposer:
             steps = tqdm(steps, desc="train proposer", leave=False)
         self.history = []
         for _ in steps:
-            x, cls, bnd = self._batch(sources, rng, cfg.batch_size)
+            x, cls, bnd = self._batch(pool, rng, cfg.batch_size)
             out = self.net(x)
             loss = F.cross_entropy(out.semantic, cls, weight=weights)
             loss = loss + F.binary_cross_entropy_with_logits(out.boundary, bnd, pos_weight=torch.tensor(4.0))
@@ -220,29 +248,30 @@ class LearnedProposer:
     def _new_net(self) -> ProposalNet:
         return ProposalNet(len(self.part_names), self.config.width, self.config.depth, GEOMETRY_CHANNELS)
 
-    def _batch(self, sources, rng, n):
-        imgs, geos, cls, bnd = [], [], [], []
-        fixed = self.view_config.views
-        for _ in range(n):
-            im, g, c, b = render_training_view(sources[rng.integers(len(sources))], rng, self.view_config, fixed)
-            imgs.append(im)
-            geos.append(g)
-            cls.append(c)
-            bnd.append(b)
-        x = network_input(np.stack(imgs), np.stack(geos))
-        return x, torch.from_numpy(np.stack(cls)), torch.from_numpy(np.stack(bnd)).float()
+    def _render_pool(self, sources, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``train_views`` renders of every shape: RGB (M, H, W, 3) uint8, geometry (M, H, W, 5)
+        float16, classes (M, H, W) int16, boundaries (M, H, W) bool."""
+        out: list[list[np.ndarray]] = [[], [], [], []]
+        for src in sources:
+            for _ in range(self.config.train_views):
+                for lst, a in zip(out, render_training_view(src, rng, self.view_config, self.view_config.views),
+                                  strict=True):
+                    lst.append(a)
+        return (np.stack(out[0]), np.stack(out[1]).astype(np.float16), np.stack(out[2]).astype(np.int16),
+                np.stack(out[3]))
 
-    def _class_weights(self, sources, rng) -> torch.Tensor:
-        """Inverse square-root class frequencies over a few renders (classes never seen: weight 1)."""
-        counts = np.zeros(len(self.part_names) + 2)
-        for _ in range(16):
-            _, _, c, _ = render_training_view(sources[rng.integers(len(sources))], rng, self.view_config,
-                                           self.view_config.views)
-            counts += np.bincount(c.reshape(-1), minlength=len(counts))
-        freq = counts / counts.sum()
-        w = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(freq, 1e-4)), 1.0)
-        w = w / w[counts > 0].mean()
-        return torch.tensor(w, dtype=torch.float32)
+    def _batch(self, pool, rng, n):
+        """A batch from the render pool with random appearance and mirroring: network input
+        (n, 8, H, W), classes (n, H, W), boundaries (n, H, W)."""
+        idx = rng.choice(len(pool[0]), size=n, replace=len(pool[0]) < n)
+        rgb = torch.from_numpy(pool[0][idx]).permute(0, 3, 1, 2).float() / 255.0
+        geo = torch.from_numpy(pool[1][idx].astype(np.float32)).permute(0, 3, 1, 2)
+        cls = torch.from_numpy(pool[2][idx].astype(np.int64))
+        bnd = torch.from_numpy(pool[3][idx]).float()
+        rgb, flip = augment_batch(rgb, geo, rng)
+        geo = _flip(geo, flip)
+        geo[:, 0] = torch.where(flip[:, None, None], -geo[:, 0], geo[:, 0])  # mirrored normals
+        return torch.cat([_flip(rgb, flip), geo], dim=1), _flip(cls, flip), _flip(bnd, flip)
 
     # ------------------------------------------------------------------------------ inference
     def predict_maps(self, images: np.ndarray, geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor,
