@@ -37,13 +37,17 @@ def stage_timings(workdir: Path, category: str, shapes: int) -> dict:
             t = time.perf_counter()
             n = estimate_normals(p)
             t1 = time.perf_counter()
-            compute_superpoints(p, c.colors, model.config.superpoints, normals=n)
+            sp = compute_superpoints(p, c.colors, model.config.superpoints, normals=n)
             t2 = time.perf_counter()
             pred = model.predict(c, instances=True)
             t3 = time.perf_counter()
             cur = {"normals": t1 - t, "cut_pursuit": t2 - t1, "superpoints_total": t2 - t,
                    "inference_total": t3 - t2, **{f"inference_{k}": v for k, v in pred.timings.items()}}
             best = {k: min(v, best.get(k, np.inf)) for k, v in cur.items()}
+        # superpoint count and purity (share of points whose superpoint's majority label is theirs)
+        best["superpoint_count"] = float(sp.max() + 1)
+        best["superpoint_purity"] = float(sum(np.bincount(c.labels[sp == k] + 1).max() for k in range(sp.max() + 1))
+                                          / len(sp))
         for k, v in best.items():
             rows.setdefault(k, []).append(v)
     return {k: {"mean": float(np.mean(v)), "max": float(np.max(v))} for k, v in rows.items()}
@@ -69,9 +73,9 @@ def main() -> None:
     result = run_bench(settings, wd, progress=False, log=print)
     print(format_bench(result))
     stages = stage_timings(wd, settings.categories[0], args.stage_shapes)
-    print(f"\nStage timings on {args.stage_shapes} {settings.categories[0]} test shapes (10k points, best of 2):")
+    print(f"\nStages on {args.stage_shapes} {settings.categories[0]} test shapes (10k points, best of 2 runs; s):")
     for k, v in stages.items():
-        print(f"  {k:28s} mean {v['mean']:.3f} s   max {v['max']:.3f} s")
+        print(f"  {k:28s} mean {v['mean']:.3f}   max {v['max']:.3f}")
     result["stage_timings"] = {"category": settings.categories[0], "shapes": args.stage_shapes, **stages}
     if args.json:
         Path(args.json).write_text(json.dumps(json_safe(result), indent=1))
