@@ -90,7 +90,9 @@ class InferenceConfig:
     """If > 0, the per-part log-scales are projected onto [-max, max] after every step (0 = free,
     as the paper)."""
     part_lr_scale: float = 0.2
-    """Learning-rate factor of the per-part T, S (object units are ~10x smaller than angles)."""
+    """Learning-rate factor of the per-part T and the distance (object units are ~10x smaller than angles)."""
+    scale_lr_scale: float = 0.2
+    """Learning-rate factor of the per-part log-scales S."""
     seed: int = 0
     """Seed for the consistency-pair subset."""
     threads: int = 1
@@ -308,7 +310,8 @@ def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_sc
     # One Adam over raw tensors with value = scale * raw: Adam's steps are scale-invariant, so a
     # parameter scaled by s moves s times the learning rate per step (part_lr_scale for the
     # object-unit parameters), and a single parameter group keeps the step cheap.
-    scale = {n: (cfg.part_lr_scale if n in _SMALL_STEP else 1.0) for n in trainable}
+    scale = {n: (cfg.scale_lr_scale if n == "log_scale" else cfg.part_lr_scale if n in _SMALL_STEP else 1.0)
+             for n in trainable}
     raw = {n: (params[n].detach() / scale[n]).requires_grad_() for n in trainable}
     fixed = {n: v.detach() for n, v in params.items() if n not in raw}
     opt = torch.optim.Adam(list(raw.values()), lr=cfg.lr, betas=cfg.betas, foreach=True)
