@@ -83,6 +83,9 @@ class VotingConfig:
     min_visible: int = 1
     """A view counts for a superpoint only if it sees at least this many of its points (PartSLIP 1,
     PartSTAD's training code 2; see :class:`TrainConfig`)."""
+    instance_membership: str = "box"
+    """Proposal membership compared when merging superpoints into instances: "box" (PartSLIP's
+    in-box ratios; chosen on the validation split, docs/PARTSTAD.md) or "mask"."""
 
 
 @dataclass(frozen=True)

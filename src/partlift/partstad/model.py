@@ -352,7 +352,14 @@ class PartSTAD:
             if not self._partslip_mode():
                 with torch.no_grad(), torch_threads(1):
                     w = self._weights(ts).numpy()
-            ins = merge_instances(ps.points, ps.superpoints, lab, conf, ts.lift.ratios, ps.proposals, ps.views,
+            ratios = ts.lift.ratios
+            membership = self.config.voting.instance_membership
+            if membership not in ("box", "mask"):
+                raise ValueError(f"unknown instance_membership {membership!r}; use 'box' or 'mask'")
+            if (membership == "box") == self.config.use_masks:
+                _, min_vis, whole = self._lift_args()
+                ratios = ps.lift(self.num_parts, membership == "mask", min_vis, whole).ratios
+            ins = merge_instances(ps.points, ps.superpoints, lab, conf, ratios, ps.proposals, ps.views,
                                   self.config.voting, ratio_mask=mask, ratio_weights=w)
         timings = dict(ps.timings)
         timings["voting"] = time.perf_counter() - t + timings.pop("lift", 0.0)
