@@ -19,7 +19,6 @@ are labelled -1.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import time
@@ -40,6 +39,7 @@ from partlift.partstad.config import (
 from partlift.partstad.losses import ce_loss, mriou_loss, superpoint_soft_labels
 from partlift.partstad.pipeline import LiftInputs, PreparedShape, Preprocessor, ShapeCache
 from partlift.partstad.proposals import build_proposer, proposer_from_state
+from partlift.partstad.threads import torch_threads
 from partlift.partstad.voting import Instances, decide_labels, merge_instances, small_part_mask
 from partlift.partstad.weight_net import WeightNet, proposal_geometry
 
@@ -193,7 +193,7 @@ class PartSTAD:
         if self.config.weights == "none":
             self.history, self.best_epoch = [], 0
             return self
-        with torch_threads(1):
+        with torch_threads():
             self._fit_weights(train_ps, val_ps, progress, log)
         return self
 
@@ -343,14 +343,14 @@ class PartSTAD:
         """Segment an already preprocessed shape."""
         t = time.perf_counter()
         ts = self._train_shape(ps)
-        with torch.no_grad(), torch_threads(1):
+        with torch.no_grad(), torch_threads():
             lab, conf = self._sp_labels(ts)
         point_lab = lab[ps.superpoints]
         ins = Instances.empty(len(ps.points))
         if instances:
             mask, w = ts.lift.keep, None
             if not self._partslip_mode():
-                with torch.no_grad(), torch_threads(1):
+                with torch.no_grad(), torch_threads():
                     w = self._weights(ts).numpy()
             ratios = ts.lift.ratios
             membership = self.config.voting.instance_membership
@@ -415,18 +415,6 @@ class PartSTAD:
         m = PartSTAD(replace(self.config, **changes), proposer=self.proposer, cache_dir=self.cache_dir)
         m.category, m.part_names = self.category, self.part_names
         return m
-
-
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run torch ops with ``n`` intra-op threads (small ops on a shared 2-core machine are much
-    faster single-threaded), restoring the previous setting."""
-    prev = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
 
 
 def _progress(it, enabled: bool, desc: str):

@@ -22,6 +22,7 @@ from partlift.geometry.pointcloud import PartPointCloud
 from partlift.partstad.config import ProposerConfig, ViewConfig
 from partlift.partstad.proposals.base import Proposals
 from partlift.partstad.proposals.oracle import OracleProposer
+from partlift.partstad.threads import torch_threads
 from partlift.partstad.views import ShapeViews, render_views
 
 
@@ -72,14 +73,19 @@ class HFProposer:
                 boxes.append(gt.box[sel])
                 labels.append(gt.label[sel])
         if self.config.prompt_steps > 0 and images:
-            self.history = self.detector.tune_prompts(np.stack(images), boxes, labels, steps=self.config.prompt_steps,
-                                                      seed=self.config.seed, log=log)
+            with torch_threads():
+                self.history = self._tune(np.stack(images), boxes, labels, log)
         self._key = None
         return self
 
+    def _tune(self, images, boxes, labels, log) -> list[float]:
+        return self.detector.tune_prompts(images, boxes, labels, steps=self.config.prompt_steps,
+                                          seed=self.config.seed, log=log)
+
     def propose(self, views: ShapeViews, shape: PartPointCloud | None = None) -> Proposals:
         h, w = views.size
-        probs, boxes, feats = self.detector.detect(views.image)
+        with torch_threads():
+            probs, boxes, feats = self.detector.detect(views.image)
         out = []
         for v in range(views.num_views):
             best = probs[v].max(1)

@@ -35,6 +35,7 @@ from partlift.models.proposal_net import ProposalNet
 from partlift.partstad.config import LearnedProposerConfig, ViewConfig, config_from_dict
 from partlift.partstad.normals import estimate_normals
 from partlift.partstad.proposals.base import Proposals, mask_box
+from partlift.partstad.threads import torch_threads
 from partlift.partstad.views import ShapeViews, splat_radius_px
 from partlift.render.camera import Camera
 
@@ -199,9 +200,13 @@ class LearnedProposer:
             log: Callable[[str], None] | None = None) -> LearnedProposer:
         """Train on randomised renders of ``shapes`` (labelled clouds of one category)."""
         log = log or (lambda s: None)
-        cfg = self.config
         if not shapes:
             raise ValueError("LearnedProposer.fit needs at least one labelled shape")
+        with torch_threads():
+            return self._fit(shapes, progress, log)
+
+    def _fit(self, shapes, progress, log) -> LearnedProposer:
+        cfg = self.config
         sources = [_Source(s) for s in shapes]
         rng = np.random.default_rng(cfg.seed)
         torch.manual_seed(cfg.seed)
@@ -279,7 +284,7 @@ class LearnedProposer:
         """(V, H, W, 3) uint8 + (V, H, W, 5) geometry -> class probabilities (V, C+2, H, W), boundary
         probabilities (V, H, W), decoder features, bottleneck."""
         x = network_input(images, geometry)
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads():
             out = self.net(x)
         return (torch.softmax(out.semantic, 1).numpy(), torch.sigmoid(out.boundary).numpy(), out.features,
                 out.bottleneck)
