@@ -8,6 +8,15 @@ import torch
 from helpers import assert_close
 from partlift.models.feature_cnn import FeatureCNN, FeatureCNNConfig
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny tensors: a second torch thread only spins on the shared machine
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)
+
 SMALL = (8, 8, 16, 16, 16)
 
 

@@ -11,6 +11,15 @@ from partlift.errors import ReadError
 transformers = pytest.importorskip("transformers")
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny tensors: a second torch thread only spins on the shared machine
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)
+
+
 @pytest.fixture(scope="module")
 def tiny_dinov2(tmp_path_factory):
     cfg = transformers.Dinov2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,

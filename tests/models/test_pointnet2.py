@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from helpers import assert_close
@@ -14,6 +15,15 @@ from partlift.models.pointnet2 import (
     farthest_point_sample,
     three_nn_interpolate,
 )
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny tensors: a second torch thread only spins on the shared machine
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)
 
 
 def _fps_reference(p, m, start=0):

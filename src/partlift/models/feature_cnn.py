@@ -73,6 +73,10 @@ class FeatureCNN(nn.Module):
         self.head = nn.Conv2d(cin, config.dim, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.decode(images), dim=1)
+
+    def decode(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, dim, H / stride, W / stride) head output before the L2 normalisation."""
         if images.shape[-1] % 32 or images.shape[-2] % 32:
             raise ValueError(f"FeatureCNN needs image sides that are multiples of 32, got {tuple(images.shape[-2:])}")
         x = (images - self.mean) / self.std
@@ -84,7 +88,7 @@ class FeatureCNN(nn.Module):
             skip = skips[lvl]
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
-        return F.normalize(self.head(x), dim=1)
+        return self.head(x)
 
     def describe(self) -> dict:
         return {"kind": "cnn", **asdict(self.config)}

@@ -1,4 +1,4 @@
-"""The Table 4-style 2D baseline: a U-Net part segmenter trained on the same synthetic images.
+"""The Table 4-style 2D baseline: an encoder-decoder part segmenter trained on the same synthetic images.
 
 Fair supervision: like Part321 it sees only the one annotated template. Its training masks are
 the template's own masks plus pseudo-masks of the training images, rendered from the training
@@ -35,10 +35,15 @@ class Seg2DTrainConfig:
     """Images per step."""
     lr: float = 2e-3
     """Adam learning rate (x0.2 at 60 % and 85 % of training)."""
+    arch: str = "cnn"
+    """Segmenter architecture: "cnn" or "unet" (models.seg2d)."""
     width: int = 16
-    """U-Net width."""
+    """"unet" width."""
     depth: int = 4
-    """U-Net levels."""
+    """"unet" levels."""
+    balanced: bool = True
+    """Median-frequency class weights in the cross-entropy (without them the net learns to predict
+    background everywhere in this budget)."""
     threads: int = 1
     """Torch threads."""
     seed: int = 0
@@ -79,9 +84,10 @@ class Seg2DBaseline:
         with torch_threads(cfg.threads):
             torch.manual_seed(cfg.seed)
             gen = torch.Generator().manual_seed(cfg.seed)
-            net = Seg2DNet(Seg2DConfig(len(self.part_names), cfg.width, cfg.depth))
+            net = Seg2DNet(Seg2DConfig(len(self.part_names), cfg.arch, cfg.width, cfg.depth))
             x = torch.stack([torch.from_numpy(np.array(i, dtype=np.float32)).permute(2, 0, 1) / 255.0 for i in images])
             y = torch.stack([torch.as_tensor(m, dtype=torch.long) for m in masks])
+            weights = Seg2DNet.balanced_weights(y, len(self.part_names)) if cfg.balanced else None
             steps = cfg.epochs * int(np.ceil(len(x) / cfg.batch_size))
             opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
             sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(0.6 * steps), int(0.85 * steps)], 0.2)
@@ -93,7 +99,7 @@ class Seg2DBaseline:
                     xb = x[idx]
                     gain = 1.0 + 0.4 * (torch.rand(len(idx), 3, 1, 1, generator=gen) - 0.5)
                     xb = (xb * gain).clamp(0, 1)
-                    loss = net.loss(xb, y[idx])
+                    loss = net.loss(xb, y[idx], weights)
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -117,7 +123,7 @@ class Seg2DBaseline:
         ck = torch.load(path, weights_only=False)
         b = Seg2DBaseline(Seg2DTrainConfig(**ck["config"]))
         b.part_names = tuple(ck["part_names"])
-        b.net = Seg2DNet(Seg2DConfig(len(b.part_names), b.config.width, b.config.depth))
+        b.net = Seg2DNet(Seg2DConfig(len(b.part_names), b.config.arch, b.config.width, b.config.depth))
         b.net.load_state_dict(ck["state"])
         b.net.eval()
         return b
