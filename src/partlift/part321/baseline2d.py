@@ -29,8 +29,8 @@ from partlift.render.shading import nearest_corner_labels
 class Seg2DTrainConfig:
     """Training of the 2D baseline."""
 
-    epochs: int = 20
-    """Passes over the training images."""
+    epochs: int = 40
+    """Passes over the training images (as many as Part321's feature training)."""
     batch_size: int = 8
     """Images per step."""
     lr: float = 2e-3

@@ -81,7 +81,7 @@ def quick_settings() -> BenchSettings:
     return BenchSettings(
         categories=("car", "kettle"), test_images=8, n_points=2048,
         dataset={"n_train_meshes": 8, "n_test_meshes": 2, "views_per_mesh": 16, "template_views": 16},
-        model=model, baseline=Seg2DTrainConfig(epochs=15),
+        model=model, baseline=Seg2DTrainConfig(epochs=25),
     )
 
 
