@@ -96,3 +96,21 @@ def test_methods_table_formats_missing_values():
     text = format_methods_table(methods)
     assert "50.0" in text and "25.0" in text and "-" in text
     assert summarize({}) == {}
+
+
+def test_fit_with_a_local_transformers_backbone(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    cfg_hf = transformers.Dinov2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                       intermediate_size=64, patch_size=8, image_size=64)
+    transformers.Dinov2Model(cfg_hf).save_pretrained(tmp_path / "dino")
+    template = generate("hammer", 0)
+    mesh = generate("hammer", 1)
+    mesh = mesh.copy(labels=np.full(len(mesh.vertices), -1), part_names=())
+    images = synthesize_training_images(template, [mesh], views_per_mesh=1, template_views=1, size=64, seed=0)
+    cfg = Part321Config(feature_dim=8, backbone="hf", hf_path=str(tmp_path / "dino"),
+                        training=FeatureTrainingConfig(epochs=1), deformation=DeformationConfig(steps=5),
+                        inference=FAST)
+    model = Part321(cfg).fit(template, [mesh], images)
+    model.save(tmp_path / "m")
+    pred = Part321.load(tmp_path / "m").predict(images[0].image, images[0].camera)
+    assert pred.mask.shape == (64, 64)
