@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -52,3 +53,12 @@ def test_input_error_is_one_line_exit_2(tmp_path):
     )
     assert run.returncode == 2
     assert run.stderr.strip() == f"error: mesh file not found: {missing}"
+
+
+def test_test_module_basenames_are_unique():
+    # pytest's default import mode puts each test directory on sys.path, so two test files with one
+    # basename in different folders break collection of the whole suite.
+    root = Path(__file__).parent
+    names = [p.name for p in root.rglob("test_*.py")]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    assert not duplicates, f"test modules sharing a basename: {duplicates}"
