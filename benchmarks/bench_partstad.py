@@ -21,11 +21,11 @@ import numpy as np
 
 def stage_timings(workdir: Path, category: str, shapes: int) -> dict:
     """Best-of-2 wall times per stage on ``shapes`` test clouds of ``category`` (no cache)."""
-    from partlift.commands.partstad import _embedded_root, load_split
     from partlift.geometry.normalize import unit_sphere_normalization
     from partlift.partstad.model import PartSTAD
     from partlift.partstad.normals import estimate_normals
     from partlift.partstad.superpoints import compute_superpoints
+    from partlift.report.bench_partstad import _embedded_root, load_split
 
     model = PartSTAD.load(workdir / category / "model-partstad")
     clouds = load_split(_embedded_root(category, False), "test", category, shapes)
@@ -54,9 +54,9 @@ def stage_timings(workdir: Path, category: str, shapes: int) -> dict:
 
 
 def main() -> None:
-    from partlift.commands.partstad import BenchSettings, format_bench, quick_settings, run_bench
     from partlift.datasets.cache import default_cache_dir
     from partlift.metrics.tables import json_safe
+    from partlift.report.bench_partstad import BenchSettings, format_bench, quick_settings, run_bench
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")

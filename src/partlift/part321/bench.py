@@ -66,6 +66,10 @@ class BenchSettings:
     """Part321 settings."""
     baseline: Seg2DTrainConfig = field(default_factory=Seg2DTrainConfig)
     """2D baseline settings."""
+    methods: tuple[str, ...] = METHODS
+    """Part321 variants to evaluate (the full model first, then Table 5 ablations)."""
+    with_baseline: bool = True
+    """Also train and score the 2D U-Net baseline."""
 
     def category_list(self) -> tuple[str, ...]:
         return tuple(self.categories) or _all_categories()
@@ -140,14 +144,14 @@ def run_bench(
         log(f"[{cat}]")
         root = ensure_embedded_dataset("images", cat, config=dataset_config(settings, cat), progress=progress)
         model, info = _train_or_load(settings, root, workdir / cat, progress, log)
-        baseline = _train_baseline(settings, root, model, progress, log)
+        baseline = _train_baseline(settings, root, model, progress, log) if settings.with_baseline else None
         samples, meshes = load_test_samples(root, max_images=settings.test_images)
-        t = predict_test_set(model, samples, meshes, records, cat, METHODS, baseline, settings.n_points)
+        t = predict_test_set(model, samples, meshes, records, cat, settings.methods, baseline, settings.n_points)
         log(f"  {t['num_images']} test images, {t['seconds_per_image']:.2f} s/image (full model)")
         timing["per_category"][cat] = {**t, "train_seconds": info.get("train_seconds", math.nan),
                                        "train_stages": info.get("stages", {}),
-                                       "baseline_train_seconds": baseline.seconds}
-    reports = score_methods(records, (*METHODS, BASELINE))
+                                       "baseline_train_seconds": baseline.seconds if baseline else math.nan}
+    reports = score_methods(records, (*settings.methods, BASELINE) if settings.with_baseline else settings.methods)
     methods = summarize(reports)
     per = timing["per_category"].values()
     timing.update({

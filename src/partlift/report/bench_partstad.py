@@ -1,0 +1,365 @@
+"""The embedded PartSTAD benchmark (``partlift bench partstad``, the demo): every method trained and
+scored on the embedded PartNetE-style data with ``partlift.metrics``; results cached so a rerun resumes.
+
+It lives in ``partlift.report`` because it uses both the methods and the metrics layer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from partlift.errors import LabelMismatchError, ReadError
+
+# ============================================================================================ data
+
+
+def _embedded_root(category: str, progress: bool) -> Path:
+    from partlift.datasets.cache import ensure_embedded_dataset
+    from partlift.shapes.registry import list_categories
+
+    cats = list_categories("partnete")
+    if category not in cats:
+        raise LabelMismatchError(f"no embedded PartNetE-style category {category!r}; available: {', '.join(cats)}")
+    return ensure_embedded_dataset("points", category, progress=progress)
+
+
+def load_split(root: Path, split: str, category: str, limit: int | None = None) -> list:
+    """Labelled clouds of ``<root>/<split>/<category>`` ([] if the split folder does not exist)."""
+    from partlift.datasets.loaders import iter_partnete, list_partnete_shapes
+
+    if not (Path(root) / split).is_dir():
+        return []
+    try:
+        found = list_partnete_shapes(root, split, category)
+    except ReadError:
+        return []
+    if not found:
+        return []
+    shapes = list(iter_partnete(root, split, category))
+    return shapes[:limit] if limit is not None else shapes
+
+
+def _categories_in(root: Path, split: str) -> list[str]:
+    base = Path(root) / split
+    return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+
+
+# ============================================================================================ bench
+
+ALL_METHODS = ("satr", "satr_sp", "partslip", "wo_weights", "wo_masks", "partstad", "ce_loss", "conf_weights")
+METHOD_LABELS = {
+    "satr": "SATR", "satr_sp": "SATR+SP", "partslip": "PartSLIP", "wo_weights": "w/o weight pred.",
+    "wo_masks": "w/o masks", "partstad": "PartSTAD", "ce_loss": "CE loss", "conf_weights": "conf. as weight",
+}
+INSTANCE_METHODS = ("partslip", "wo_weights", "wo_masks", "partstad", "ce_loss", "conf_weights")
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """What ``partlift bench partstad`` runs."""
+
+    categories: tuple[str, ...] = ("Chair", "Table", "StorageFurniture", "Laptop", "Kettle", "Lamp", "Faucet",
+                                   "Bottle", "Bucket", "Display", "KitchenPot")
+    """Embedded PartNetE-style categories."""
+    test_shapes: int | None = None
+    """Test shapes per category (None = all)."""
+    proposer_steps: int = 600
+    """Training steps of the learned proposer."""
+    epochs: int = 400
+    """Weight-network epochs (PartSTAD: 400)."""
+    timing_shapes: int = 3
+    """Test shapes per category timed end to end without the cache."""
+    seed: int = 0
+
+
+def quick_settings() -> BenchSettings:
+    """The <= 10-minute configuration: 2 categories, 10 test shapes, a shorter proposer training."""
+    return BenchSettings(categories=("Kettle", "Chair"), test_shapes=10, proposer_steps=300, epochs=400,
+                         timing_shapes=2)
+
+
+def _method_config(base, name: str):
+    if name == "partslip":
+        return replace(base, weights="none", use_masks=False)
+    if name == "wo_weights":
+        return replace(base, weights="none", use_masks=True)
+    if name == "wo_masks":
+        return replace(base, use_masks=False)
+    if name == "ce_loss":
+        return replace(base, train=replace(base.train, loss="ce"))
+    if name == "conf_weights":
+        return replace(base, weights="confidence")
+    return base
+
+
+@dataclass
+class _CategoryRun:
+    category: str
+    part_names: tuple[str, ...]
+    shape_ids: list[str]
+    gts: list[tuple[np.ndarray, np.ndarray]]
+    preds: dict[str, list[dict]] = field(default_factory=dict)
+    timing: dict = field(default_factory=dict)
+
+
+def _save_result(path: Path, rows: list[dict], info: dict) -> None:
+    arrays = {}
+    for i, r in enumerate(rows):
+        for k, v in r.items():
+            arrays[f"{i}_{k}"] = np.asarray(v)
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+    path.with_suffix(".json").write_text(json.dumps(info))
+
+
+def _load_result(path: Path, fingerprint: str, n: int) -> tuple[list[dict], dict] | None:
+    meta = path.with_suffix(".json")
+    if not (path.exists() and meta.exists()):
+        return None
+    try:
+        info = json.loads(meta.read_text())
+        if info.get("fingerprint") != fingerprint:
+            return None
+        with np.load(path) as z:
+            rows = [{k: z[f"{i}_{k}"] for k in ("semantic", "ids", "labels", "scores") if f"{i}_{k}" in z.files}
+                    for i in range(n)]
+        return rows, info
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _run_category(settings: BenchSettings, category: str, workdir: Path, methods: tuple[str, ...], progress: bool,
+                  log: Callable[[str], None]) -> _CategoryRun:
+    from partlift.datasets.eval_formats import save_partnete_prediction
+    from partlift.partstad.config import PartSTADConfig
+    from partlift.partstad.model import PartSTAD
+    from partlift.partstad.proposals.learned import LearnedProposer
+    from partlift.partstad.satr import satr_labels
+    from partlift.report.stages import fingerprint
+
+    root = _embedded_root(category, progress)
+    few = load_split(root, "few_shot", category)
+    val = load_split(root, "val", category)
+    test = load_split(root, "test", category, settings.test_shapes)
+    if not few or not test:
+        raise ReadError(f"embedded dataset {root} lacks few-shot or test shapes of {category}")
+    names = tuple(few[0].part_names)
+    base = PartSTADConfig()
+    base = replace(base, learned=replace(base.learned, steps=settings.proposer_steps, seed=settings.seed),
+                   train=replace(base.train, epochs=settings.epochs, seed=settings.seed))
+    cdir = workdir / category
+    cdir.mkdir(parents=True, exist_ok=True)
+    run = _CategoryRun(category, names, [s.name for s in test], [(s.labels, s.instances) for s in test])
+    timing: dict = {}
+
+    pdir = cdir / f"proposer-{fingerprint([asdict(base.learned), asdict(base.views)])}"
+    proposer = LearnedProposer(names, base.learned, base.views, base.proposer.min_area_px)
+    if (pdir / "proposal_net.pt").exists():
+        proposer.load_state(pdir)
+        timing["proposer_train_s"] = json.loads((pdir / "timing.json").read_text())["seconds"]
+        log(f"[{category}] reusing the trained proposer in {pdir}")
+    else:
+        log(f"[{category}] training the proposer ({settings.proposer_steps} steps on {len(few)} shapes)")
+        t = time.perf_counter()
+        proposer.fit(few, progress=progress, log=log)
+        timing["proposer_train_s"] = time.perf_counter() - t
+        proposer.save(pdir)
+        (pdir / "timing.json").write_text(json.dumps({"seconds": timing["proposer_train_s"]}))
+
+    model = PartSTAD(base, proposer=proposer, cache_dir=workdir / "cache")
+    model.category, model.part_names = category, names
+    t = time.perf_counter()
+    bar = _bar(few + val + test, progress, f"{category}: preprocess")
+    prepared = [model.prepare(s) for s in bar]
+    timing["preprocess_s"] = time.perf_counter() - t
+    tr, va, te = prepared[: len(few)], prepared[len(few): len(few) + len(val)], prepared[len(few) + len(val):]
+
+    key_common = [asdict(base), [s.name for s in few], [s.name for s in val], run.shape_ids, proposer.cache_key()]
+    fits = {}
+    for name in methods:
+        fp = fingerprint(key_common + [name])
+        path = cdir / f"result-{name}.npz"
+        cached = _load_result(path, fp, len(te))
+        if cached is not None:
+            run.preds[name], info = cached
+            fits[name] = info.get("fit_s", 0.0)
+            continue
+        t = time.perf_counter()
+        rows = []
+        info = {"fingerprint": fp}
+        if name in ("satr", "satr_sp"):
+            for ps in te:
+                lab = satr_labels(ps.points, ps.proposals, ps.views, len(names),
+                                  ps.superpoints if name == "satr_sp" else None)
+                sem = np.full(ps.num_input, -1, np.int64)
+                sem[ps.keep_index] = lab
+                rows.append({"semantic": sem})
+            info["fit_s"] = 0.0
+        else:
+            m = PartSTAD(_method_config(base, name), proposer=proposer, cache_dir=workdir / "cache")
+            m.category, m.part_names = category, names
+            m.fit([], [], progress=progress, prepared=(tr, va))
+            info.update(fit_s=time.perf_counter() - t, best_epoch=m.best_epoch, null_score=m.null_score)
+            if name == "partstad":
+                m.save(cdir / "model-partstad")
+            for ps in te:
+                pr = m.predict_prepared(ps)
+                rows.append({"semantic": pr.semantic, "ids": pr.instances.ids, "labels": pr.instances.labels,
+                             "scores": pr.instances.scores})
+        fits[name] = info["fit_s"]
+        _save_result(path, rows, info)
+        run.preds[name] = rows
+        log(f"[{category}] {name}: done in {time.perf_counter() - t:.1f} s")
+        for sid, r in zip(run.shape_ids, rows, strict=True):
+            folder = workdir / "predictions" / name / category / sid
+            if "ids" in r:
+                save_partnete_prediction(folder, r["semantic"], r["ids"], r["labels"], r["scores"], names)
+            else:
+                save_partnete_prediction(folder, r["semantic"], part_names=names)
+    timing["weights_fit_s"] = fits
+
+    # End-to-end inference time without the cache (render, proposals, superpoints, voting).
+    if "partstad" in methods and settings.timing_shapes > 0 and (cdir / "model-partstad").exists():
+        m = PartSTAD.load(cdir / "model-partstad")
+        stages: dict[str, list[float]] = {}
+        totals = []
+        for s in test[: settings.timing_shapes]:
+            t = time.perf_counter()
+            pr = m.predict(s)
+            totals.append(time.perf_counter() - t)
+            for k, v in pr.timings.items():
+                stages.setdefault(k, []).append(v)
+        timing["inference_s_per_shape"] = float(np.mean(totals))
+        timing["inference_stages_s"] = {k: float(np.mean(v)) for k, v in stages.items()}
+        timing["num_points"] = int(np.mean([len(s.points) for s in test[: settings.timing_shapes]]))
+    run.timing = timing
+    return run
+
+
+def _bar(items, progress: bool, desc: str):
+    if not progress:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, leave=False)
+
+
+def evaluate_runs(runs: list[_CategoryRun], methods: tuple[str, ...]) -> dict:
+    """mIoU and both mAP50 per method from the category runs (``partlift.metrics``)."""
+    from partlift.metrics.instance import instance_map_from_stats, shape_instance_stats_from_labels
+    from partlift.metrics.segmentation import semantic_miou_from_ious, shape_part_ious
+
+    out: dict = {}
+    names = {r.category: r.part_names for r in runs}
+    for method in methods:
+        ious, stats = {}, {}
+        has_instances = True
+        for r in runs:
+            rows = r.preds.get(method)
+            if rows is None:
+                continue
+            ious[r.category] = np.stack([shape_part_ious(p["semantic"], g[0], len(r.part_names), f"{r.category}/{sid}")
+                                         for p, g, sid in zip(rows, r.gts, r.shape_ids, strict=True)])
+            if "ids" in rows[0]:
+                stats[r.category] = [
+                    shape_instance_stats_from_labels(g[0], g[1], p["ids"], p["labels"], p["scores"], len(r.part_names))
+                    for p, g in zip(rows, r.gts, strict=True)
+                ]
+            else:
+                has_instances = False
+        if not ious:
+            continue
+        sem = semantic_miou_from_ious(ious, names).table
+        entry = {"miou": sem.overall, "map50_part_aware": None, "map50_part_agnostic": None,
+                 "per_category": {c: {"miou": sem.per_category[c], "per_part_miou": sem.per_part.get(c, {}),
+                                      "map50_part_aware": None, "map50_part_agnostic": None}
+                                  for c in sem.per_category}}
+        if has_instances and stats:
+            ins = instance_map_from_stats(stats, names)
+            entry["map50_part_aware"] = ins.part_aware.overall
+            entry["map50_part_agnostic"] = ins.part_agnostic.overall
+            for c in entry["per_category"]:
+                entry["per_category"][c]["map50_part_aware"] = ins.part_aware.per_category.get(c)
+                entry["per_category"][c]["map50_part_agnostic"] = ins.part_agnostic.per_category.get(c)
+        out[method] = entry
+    return out
+
+
+def run_bench(settings: BenchSettings, workdir: Path, methods: tuple[str, ...] = ALL_METHODS, progress: bool = True,
+              log: Callable[[str], None] = print) -> dict:
+    """Train and evaluate every method on the embedded data; resumable (results cached in ``workdir``)."""
+    from partlift.metrics.tables import json_safe
+    from partlift.report.provenance import provenance
+
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    runs = []
+    for cat in settings.categories:
+        t = time.perf_counter()
+        runs.append(_run_category(settings, cat, workdir, methods, progress, log))
+        runs[-1].timing["category_total_s"] = time.perf_counter() - t
+        log(f"[{cat}] finished in {time.perf_counter() - t:.0f} s")
+    results = evaluate_runs(runs, methods)
+    timing = {r.category: r.timing for r in runs}
+    inf = [r.timing["inference_s_per_shape"] for r in runs if "inference_s_per_shape" in r.timing]
+    stage_keys = sorted({k for r in runs for k in r.timing.get("inference_stages_s", {})})
+    summary = {
+        "total_s": time.perf_counter() - t0,
+        "inference_s_per_shape": float(np.mean(inf)) if inf else None,
+        "inference_stages_s": {k: float(np.mean([r.timing["inference_stages_s"][k] for r in runs
+                                                 if k in r.timing.get("inference_stages_s", {})]))
+                               for k in stage_keys},
+        "proposer_train_s": float(np.mean([r.timing["proposer_train_s"] for r in runs])),
+        "preprocess_s": float(np.mean([r.timing["preprocess_s"] for r in runs])),
+        "per_category": timing,
+    }
+    return json_safe({"settings": asdict(settings), "methods": results, "timing": summary,
+                      "workdir": str(workdir), "provenance": provenance(settings.seed)})
+
+
+def _pct(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
+
+
+def format_bench(result: dict) -> str:
+    """Table 1 (mIoU), Table 2 (part-aware mAP50), Table 3 (part-agnostic mAP50) and timings."""
+    from partlift.metrics.tables import format_rows
+
+    methods = result["methods"]
+    cats = list(next(iter(methods.values()))["per_category"]) if methods else []
+    out = []
+    for title, key, keep in (("Table 1: semantic segmentation, mIoU (%)", "miou", ALL_METHODS),
+                             ("Table 2: instance segmentation, part-aware mAP50 (%)", "map50_part_aware",
+                              INSTANCE_METHODS),
+                             ("Table 3: instance segmentation, part-agnostic mAP50 (%)", "map50_part_agnostic",
+                              INSTANCE_METHODS)):
+        header = ["method", "mean"] + cats
+        rows = [[METHOD_LABELS.get(m, m), _pct(methods[m][key])] + [_pct(methods[m]["per_category"][c][key])
+                                                                    for c in cats]
+                for m in keep if m in methods]
+        out += [title, format_rows(header, rows), ""]
+    t = result["timing"]
+    out.append("Time (s)")
+    rows = [["inference per shape (no cache)", f"{t['inference_s_per_shape']:.2f}" if t["inference_s_per_shape"]
+             else "-"]]
+    rows += [[f"  {k}", f"{v:.3f}"] for k, v in t["inference_stages_s"].items()]
+    rows += [["proposer training per category", f"{t['proposer_train_s']:.0f}"],
+             ["preprocessing per category", f"{t['preprocess_s']:.0f}"]]
+    fits = {}
+    for c in t["per_category"].values():
+        for k, v in c.get("weights_fit_s", {}).items():
+            fits.setdefault(k, []).append(v)
+    rows += [[f"weight fitting per category: {k}", f"{np.mean(v):.1f}"] for k, v in fits.items() if np.mean(v) > 0]
+    rows += [["total", f"{t['total_s']:.0f}"]]
+    out.append(format_rows(["stage", "seconds"], rows))
+    return "\n".join(out)
