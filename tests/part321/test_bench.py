@@ -55,8 +55,25 @@ def test_bench_on_a_tiny_configuration(tmp_path, monkeypatch):
     assert 0 <= res["methods"]["seg2d_baseline"]["miou_2d"] <= 1
     assert res["timing"]["seconds_per_image"] > 0 and not math.isnan(res["timing"]["train_seconds_per_category"])
     assert "part321" in format_bench(res)
-    # a second run reuses the trained model
-    again = run_bench(replace(settings, test_images=1), tmp_path / "work", progress=False, log=lambda s: None)
+    # a second run reuses the trained model and the trained 2D baseline
+    logs: list[str] = []
+    again = run_bench(replace(settings, test_images=1), tmp_path / "work", progress=False, log=logs.append)
+    assert any("reusing the 2D baseline" in line for line in logs), logs
+    assert again["methods"]["seg2d_baseline"]["per_category"]["hatchet"]["miou_2d"] is not None
     assert again["methods"]["part321"]["per_category"].keys() == {"hatchet"}
     assert again["timing"]["per_category"]["hatchet"]["num_images"] == 1
     assert len(list((tmp_path / "work" / "records" / "gt" / "hatchet").glob("*.json"))) == 1
+
+
+def test_bench_subset_of_methods_without_baseline(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARTLIFT_CACHE", str(tmp_path / "cache"))
+    model = Part321Config(feature_dim=8, cnn_widths=(8, 8, 8, 8, 8), training=FeatureTrainingConfig(epochs=1),
+                          deformation=DeformationConfig(steps=5),
+                          inference=InferenceConfig(pose_steps=2, part_steps=2, distance_factors=(1.0,)))
+    settings = BenchSettings(categories=("hammer",), test_images=1, n_points=128,
+                             dataset={"n_train_meshes": 2, "n_test_meshes": 1, "views_per_mesh": 2,
+                                      "template_views": 2, "size": 64},
+                             model=model, methods=("part321",), with_baseline=False)
+    res = run_bench(settings, tmp_path / "work", progress=False, log=lambda s: None)
+    assert set(res["methods"]) == {"part321"}
+    assert not (tmp_path / "work" / "hammer" / "baseline2d.pt").exists()

@@ -112,7 +112,17 @@ def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress:
     return model, info
 
 
-def _train_baseline(settings, root, model: Part321, progress, log) -> Seg2DBaseline:
+def _train_baseline(settings, root, model: Part321, progress, log, workdir: Path | None = None) -> Seg2DBaseline:
+    """Train the 2D baseline, or load the one an earlier run saved in ``workdir`` with the same settings."""
+    key = json.dumps([to_jsonable(settings.baseline), settings.model.correspondence.method], sort_keys=True)
+    path = stamp = None
+    if workdir is not None:
+        path, stamp = workdir / "baseline2d.pt", workdir / "baseline2d_config.json"
+        if path.is_file() and stamp.is_file() and stamp.read_text() == key:
+            base = Seg2DBaseline.load(path)
+            base.seconds = json.loads((workdir / "baseline2d_seconds.json").read_text())["seconds"]
+            log(f"  reusing the 2D baseline in {path}")
+            return base
     data = load_training_data(root)
     encoder = None if settings.model.correspondence.method == "geometric" else pretrained_encoder(
         settings.model.pretrain)
@@ -121,6 +131,10 @@ def _train_baseline(settings, root, model: Part321, progress, log) -> Seg2DBasel
     base = Seg2DBaseline(settings.baseline).fit([im.image for im in data.images], masks,
                                                 data.template.part_names, progress=progress)
     log(f"  trained the 2D baseline in {base.seconds:.0f} s")
+    if path is not None:
+        base.save(path)
+        (workdir / "baseline2d_seconds.json").write_text(json.dumps({"seconds": base.seconds}))
+        stamp.write_text(key)
     return base
 
 
@@ -144,7 +158,8 @@ def run_bench(
         log(f"[{cat}]")
         root = ensure_embedded_dataset("images", cat, config=dataset_config(settings, cat), progress=progress)
         model, info = _train_or_load(settings, root, workdir / cat, progress, log)
-        baseline = _train_baseline(settings, root, model, progress, log) if settings.with_baseline else None
+        baseline = (_train_baseline(settings, root, model, progress, log, workdir / cat)
+                    if settings.with_baseline else None)
         samples, meshes = load_test_samples(root, max_images=settings.test_images)
         t = predict_test_set(model, samples, meshes, records, cat, settings.methods, baseline, settings.n_points)
         log(f"  {t['num_images']} test images, {t['seconds_per_image']:.2f} s/image (full model)")
