@@ -17,7 +17,7 @@ from partlift.part321.correspondence import (
     pretrain_pointnet,
     save_encoder,
 )
-from partlift.part321.transfer import transfer_scores
+from partlift.report.part_transfer import transfer_scores
 from partlift.shapes.registry import generate
 
 TINY = PointNet2Config(npoints=(32, 8), widths=(16, 32, 64), dim=8)

@@ -10,10 +10,10 @@ import pytest
 from helpers import assert_close
 from partlift.part321.data import TEMPLATE, synthesize_training_images
 from partlift.part321.deformation import DeformationConfig
-from partlift.part321.evaluate import format_methods_table, prediction_record, summarize
 from partlift.part321.feature_training import FeatureTrainingConfig
 from partlift.part321.inference import InferenceConfig
 from partlift.part321.model import Part321, Part321Config
+from partlift.report.eval_part321 import format_methods_table, prediction_record, summarize
 from partlift.shapes.registry import generate
 
 FAST = InferenceConfig(pose_steps=4, part_steps=4, distance_factors=(1.0,))

@@ -179,8 +179,8 @@ def detect(model_dir, image_path, camera_json, out_prefix, steps) -> None:
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def bench_part321(quick, json_out, categories, test_images, workdir, progress) -> None:
     """Train and evaluate Part321, its ablations and a 2D U-Net baseline on the embedded data."""
-    from partlift.part321.bench import BenchSettings, format_bench, quick_settings, run_bench
     from partlift.part321.correspondence import default_cache_dir
+    from partlift.report.bench_part321 import BenchSettings, format_bench, quick_settings, run_bench
 
     settings = quick_settings() if quick else BenchSettings()
     if categories:
@@ -202,7 +202,7 @@ def bench_part321(quick, json_out, categories, test_images, workdir, progress) -
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def bench_transfer(json_out, categories, meshes, methods, progress) -> None:
     """Table 3: transfer the template's parts to other meshes by mesh-to-mesh correspondence."""
-    from partlift.part321.bench import TransferSettings, format_transfer, run_transfer_bench
+    from partlift.report.bench_part321 import TransferSettings, format_transfer, run_transfer_bench
 
     settings = TransferSettings(
         categories=tuple(c.strip() for c in categories.split(",") if c.strip()) if categories else (),

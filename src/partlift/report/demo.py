@@ -5,7 +5,7 @@ Stages (each resumable; markers in ``<run_dir>/stages``, see :mod:`partlift.repo
 1. ``partstad``         - :func:`partlift.report.bench_partstad.run_bench` on the PartSTAD categories
                           (trains the proposal CNN and the weight network, scores with the metrics layer).
 2. ``partstad_gallery`` - views, proposals, predictions and ground truth of a few test shapes.
-3. ``part321``          - :func:`partlift.part321.bench.run_bench` on the Part321 categories.
+3. ``part321``          - :func:`partlift.report.bench_part321.run_bench` on the Part321 categories.
 4. ``part321_gallery``  - input, predicted 2D parts, predicted 3D boxes and ground truth of a few images.
 5. the report           - :func:`partlift.report.demo_report.build_report`, always rebuilt (cheap).
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from partlift.part321.bench import BenchSettings as Part321Settings
+from partlift.report.bench_part321 import BenchSettings as Part321Settings
 from partlift.report.bench_partstad import BenchSettings as PartSTADSettings
 from partlift.report.stages import StageRunner
 
@@ -60,12 +60,12 @@ class DemoConfig:
 def demo_config(quick: bool = False, seed: int = 0) -> DemoConfig:
     """The demo presets: 2 PartSTAD + 2 Part321 categories; full <= 15 min, quick <= 3 min on 2 CPU cores."""
     from partlift.part321.baseline2d import Seg2DTrainConfig
-    from partlift.part321.bench import quick_settings as part321_quick
     from partlift.part321.correspondence import PretrainConfig
     from partlift.part321.deformation import DeformationConfig
     from partlift.part321.feature_training import FeatureTrainingConfig
     from partlift.part321.inference import InferenceConfig
     from partlift.part321.model import Part321Config
+    from partlift.report.bench_part321 import quick_settings as part321_quick
 
     base321 = part321_quick()
     if quick:
@@ -154,7 +154,7 @@ def _partstad_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
 
 # ------------------------------------------------------------------------------------------- Part321
 def _part321_stage(cfg: DemoConfig, run_dir: Path, progress: bool, log) -> dict:
-    from partlift.part321.bench import run_bench
+    from partlift.report.bench_part321 import run_bench
 
     result = run_bench(cfg.part321, run_dir / "part321", progress=progress, log=log)
     _write_json(run_dir / "part321" / "results.json", result)
@@ -181,8 +181,8 @@ def _part321_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
     """Per category: input | predicted 2D parts | predicted 3D boxes | ground truth, plus 3D viewer data."""
     from partlift.datasets.cache import ensure_embedded_dataset
     from partlift.datasets.eval_formats import read_part321_record
-    from partlift.part321.bench import dataset_config
     from partlift.part321.data import load_test_samples
+    from partlift.report.bench_part321 import dataset_config
     from partlift.report.figures import draw_boxes, overlay_labels, palette, save_png, upscale
 
     out = run_dir / "part321" / "gallery"

@@ -30,7 +30,9 @@ from partlift.part321.correspondence import (
 )
 from partlift.part321.data import load_test_samples, load_training_data
 from partlift.part321.deformation import DeformationConfig
-from partlift.part321.evaluate import (
+from partlift.part321.feature_training import FeatureTrainingConfig
+from partlift.part321.model import Part321, Part321Config
+from partlift.report.eval_part321 import (
     BASELINE,
     METHODS,
     format_category_table,
@@ -39,9 +41,7 @@ from partlift.part321.evaluate import (
     score_methods,
     summarize,
 )
-from partlift.part321.feature_training import FeatureTrainingConfig
-from partlift.part321.model import Part321, Part321Config
-from partlift.part321.transfer import transfer_scores
+from partlift.report.part_transfer import transfer_scores
 
 
 def _all_categories() -> tuple[str, ...]:

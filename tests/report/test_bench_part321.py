@@ -6,7 +6,11 @@ import math
 from dataclasses import replace
 
 from partlift.part321.baseline2d import Seg2DTrainConfig
-from partlift.part321.bench import (
+from partlift.part321.deformation import DeformationConfig
+from partlift.part321.feature_training import FeatureTrainingConfig
+from partlift.part321.inference import InferenceConfig
+from partlift.part321.model import Part321Config
+from partlift.report.bench_part321 import (
     BenchSettings,
     TransferSettings,
     format_bench,
@@ -15,10 +19,6 @@ from partlift.part321.bench import (
     run_bench,
     run_transfer_bench,
 )
-from partlift.part321.deformation import DeformationConfig
-from partlift.part321.feature_training import FeatureTrainingConfig
-from partlift.part321.inference import InferenceConfig
-from partlift.part321.model import Part321Config
 
 
 def test_transfer_bench_json_and_table():

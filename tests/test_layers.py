@@ -1,0 +1,40 @@
+"""Data flows one way (README / guide): a package may import only packages of lower layers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "partlift"
+LAYER = {
+    "errors": 0, "geometry": 1, "render": 2, "shapes": 3, "datasets": 3, "models": 4,
+    "partstad": 5, "part321": 5, "metrics": 6, "report": 7, "commands": 8, "cli": 8,
+}
+IMPORT = re.compile(r"^\s*(?:from|import)\s+partlift\.(\w+)", re.MULTILINE)
+
+
+def _package(path: Path) -> str:
+    rel = path.relative_to(SRC).parts
+    return rel[0] if len(rel) > 1 else rel[0].removesuffix(".py")
+
+
+def test_no_upward_or_sideways_imports():
+    bad = []
+    for path in SRC.rglob("*.py"):
+        pkg = _package(path)
+        if pkg not in LAYER:
+            continue
+        for target in IMPORT.findall(path.read_text()):
+            if target not in LAYER or target == pkg:
+                continue
+            up = LAYER[target] > LAYER[pkg]
+            sideways = LAYER[target] == LAYER[pkg] and {pkg, target} == {"partstad", "part321"}
+            if up or sideways:
+                bad.append(f"{path.relative_to(SRC)} imports partlift.{target}")
+    assert not bad, "\n".join(sorted(bad))
+
+
+def test_the_check_sees_imports():
+    # The scan must find real imports (guards against a regex that matches nothing).
+    found = IMPORT.findall((SRC / "report" / "demo.py").read_text())
+    assert "partstad" in found or "part321" in found
