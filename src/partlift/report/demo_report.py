@@ -145,6 +145,19 @@ def _part321_section(rep: Report, run_dir: Path, cfg: dict) -> None:
         f"template-to-mesh correspondence, a deformation network, a neural mesh whose vertex features are "
         f"learned contrastively with an image CNN ({ep} epochs), then render-and-compare inference (144 initial "
         f"poses, pose stage, part stage). Scored on {st['test_images']} test images per category.")
+    ds = st.get("dataset") or {}
+    from partlift.part321.feature_training import FeatureTrainingConfig
+
+    full_epochs = FeatureTrainingConfig().epochs  # what `partlift bench part321` trains
+    if ds or ep < full_epochs:
+        from partlift.datasets.images import ImageDatasetConfig
+
+        full = ImageDatasetConfig()
+        meshes, views = ds.get("n_train_meshes", full.n_train_meshes), ds.get("views_per_mesh", full.views_per_mesh)
+        rep.paragraph(f"Training here is shortened to fit the demo's time budget: {meshes} training meshes x {views} "
+                      f"views, {ep} epochs, against {full.n_train_meshes} meshes x {full.views_per_mesh} views and "
+                      f"{full_epochs} epochs in `partlift bench part321`; expect lower pose accuracy than there "
+                      "(docs/BENCHMARKS.md, Part321).", note=True)
     methods = res["methods"]
     cols = ["method", "pose Acc@pi/6 (%)", "Chamfer (x10^2, lower better)", "3D box IoU (%)", "2D mIoU (%)"]
     rows = [[PART321_LABELS.get(m, m), _pct(v["pose_acc_pi6"]), _num(v["chamfer"]), _pct(v["box_iou"]),

@@ -103,7 +103,7 @@ class Report:
             for path, caption in row:
                 rel = os.path.relpath(Path(path), self.out_dir).replace(os.sep, "/")
                 cells.append(
-                    f'<figure><img src="{html.escape(rel)}" alt="{html.escape(caption)}" loading="lazy">'
+                    f'<figure><img src="{html.escape(rel)}" alt="{html.escape(caption)}">'
                     f"<figcaption>{html.escape(caption)}</figcaption></figure>"
                 )
         self.parts.append(
