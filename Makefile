@@ -8,10 +8,10 @@ TORCH  := torch==2.13.0
 
 .PHONY: setup browser demo test test-all lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
-	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev,hf,diffusion]"
 	touch $(STAMP)
 
 setup: $(STAMP)
