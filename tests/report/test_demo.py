@@ -174,3 +174,9 @@ def test_demo_presets_cover_two_categories_per_method():
         assert len(cfg.partstad.categories) >= 2 and len(cfg.part321.categories) >= 2
         assert "partstad" in cfg.partstad_methods and "partslip" in cfg.partstad_methods
         json.dumps(cfg.to_dict())  # saved beside every run
+
+
+def test_demo_seed_reaches_both_methods():
+    cfg = demo_config(quick=False, seed=7)
+    assert cfg.seed == 7 and cfg.partstad.seed == 7 and cfg.part321.model.seed == 7
+    assert demo_config(quick=False).part321 == demo_config(quick=False, seed=0).part321

@@ -80,11 +80,13 @@ def demo_config(quick: bool = False, seed: int = 0) -> DemoConfig:
         p321 = replace(base321, categories=("car", "kettle"), test_images=3, n_points=1024, model=model,
                        dataset={"n_train_meshes": 4, "n_test_meshes": 1, "views_per_mesh": 10, "template_views": 10},
                        baseline=Seg2DTrainConfig(epochs=6), methods=("part321",))
+        p321 = replace(p321, model=replace(p321.model, seed=seed))
         return DemoConfig(quick=True, seed=seed, partstad=pst, part321=p321, partstad_methods=("partslip", "partstad"),
                           gallery_shapes=1, gallery_images=2)
     pst = PartSTADSettings(categories=("Kettle", "Chair"), test_shapes=10, proposer_steps=300, epochs=200,
                            timing_shapes=2, seed=seed)
-    p321 = replace(base321, categories=("car", "kettle"), test_images=6, methods=("part321",))
+    p321 = replace(base321, categories=("car", "kettle"), test_images=6, methods=("part321",),
+                   model=replace(base321.model, seed=seed))
     return DemoConfig(quick=False, seed=seed, partstad=pst, part321=p321)
 
 
