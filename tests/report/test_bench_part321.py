@@ -36,14 +36,21 @@ def test_quick_settings_are_small():
     assert q.model.training.epochs < BenchSettings().model.training.epochs
 
 
+def _tiny_model() -> Part321Config:
+    return Part321Config(feature_dim=8, cnn_widths=(8, 8, 8, 8, 8), training=FeatureTrainingConfig(epochs=1),
+                         deformation=DeformationConfig(steps=5),
+                         inference=InferenceConfig(pose_steps=2, part_steps=2, distance_factors=(1.0,)))
+
+
+def _tiny_dataset(size: int = 64) -> dict:
+    return {"n_train_meshes": 2, "n_test_meshes": 1, "views_per_mesh": 2, "template_views": 2, "size": size}
+
+
 def test_bench_on_a_tiny_configuration(tmp_path, monkeypatch):
     monkeypatch.setenv("PARTLIFT_CACHE", str(tmp_path / "cache"))
-    model = Part321Config(feature_dim=8, cnn_widths=(8, 8, 8, 8, 8), training=FeatureTrainingConfig(epochs=1),
-                          deformation=DeformationConfig(steps=5),
-                          inference=InferenceConfig(pose_steps=2, part_steps=2, distance_factors=(1.0,)))
+    model = _tiny_model()
     settings = BenchSettings(categories=("hatchet",), test_images=2, n_points=256,
-                             dataset={"n_train_meshes": 2, "n_test_meshes": 1, "views_per_mesh": 2,
-                                      "template_views": 2, "size": 64},
+                             dataset=_tiny_dataset(),
                              model=model, baseline=Seg2DTrainConfig(epochs=1, width=4, depth=2))
     res = run_bench(settings, tmp_path / "work", progress=False, log=lambda s: None)
     assert set(res["methods"]) == {"part321", "wo_scaling", "wo_constraint", "wo_deformation", "seg2d_baseline"}
@@ -67,12 +74,9 @@ def test_bench_on_a_tiny_configuration(tmp_path, monkeypatch):
 
 def test_bench_subset_of_methods_without_baseline(tmp_path, monkeypatch):
     monkeypatch.setenv("PARTLIFT_CACHE", str(tmp_path / "cache"))
-    model = Part321Config(feature_dim=8, cnn_widths=(8, 8, 8, 8, 8), training=FeatureTrainingConfig(epochs=1),
-                          deformation=DeformationConfig(steps=5),
-                          inference=InferenceConfig(pose_steps=2, part_steps=2, distance_factors=(1.0,)))
+    model = _tiny_model()
     settings = BenchSettings(categories=("hammer",), test_images=1, n_points=128,
-                             dataset={"n_train_meshes": 2, "n_test_meshes": 1, "views_per_mesh": 2,
-                                      "template_views": 2, "size": 64},
+                             dataset=_tiny_dataset(),
                              model=model, methods=("part321",), with_baseline=False)
     res = run_bench(settings, tmp_path / "work", progress=False, log=lambda s: None)
     assert set(res["methods"]) == {"part321"}

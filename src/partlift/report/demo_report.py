@@ -52,14 +52,35 @@ def _label_colors(labels: np.ndarray, pal: np.ndarray) -> np.ndarray:
     return out
 
 
+def _open_section(rep: Report, run_dir: Path, method: str, title: str) -> dict | None:
+    """Heading of a method's section; its saved results, or None (and a note) when it was not run."""
+    rep.heading(title, anchor=method)
+    res = _read_json(run_dir / method / "results.json")
+    if res is None:
+        rep.paragraph(f"Not run (no {method}/results.json in the run folder).", note=True)
+    return res
+
+
+def _summary_table(rep: Report, methods: dict, labels: dict, paper: dict, columns, caption: str) -> None:
+    """Our rows, then the papers' rows for the same methods (styled apart).
+
+    columns: (header, key, formatter) per metric column.
+    """
+    def row(name: str, values: dict) -> list:
+        return [name] + [fmt(values.get(key)) for _, key, fmt in columns]
+
+    rows = [row(labels.get(m, m), v) for m, v in methods.items()]
+    start = len(rows)
+    rows += [row(f"{labels.get(m, m)} (paper)", paper[m]) for m in methods if m in paper]
+    rep.table(["method"] + [h for h, _, _ in columns], rows, paper_rows=range(start, len(rows)), caption=caption)
+
+
 # ------------------------------------------------------------------------------------------- sections
 def _partstad_section(rep: Report, run_dir: Path, cfg: dict) -> None:
     from partlift.report.figures import palette
 
-    rep.heading("PartSTAD: few-shot 3D part segmentation", anchor="partstad")
-    res = _read_json(run_dir / "partstad" / "results.json")
+    res = _open_section(rep, run_dir, "partstad", "PartSTAD: few-shot 3D part segmentation")
     if res is None:
-        rep.paragraph("PartSTAD was not run (no partstad/results.json).", note=True)
         return
     st = res["settings"]
     rep.paragraph(
@@ -69,16 +90,11 @@ def _partstad_section(rep: Report, run_dir: Path, cfg: dict) -> None:
         f"weights ({st['epochs']} epochs, best epoch on 8 validation shapes). Scored on "
         f"{st['test_shapes'] or 'all'} test shapes per category with the PartNetE protocol.")
     methods = res["methods"]
-    cols = ["method", "mIoU (%)", "mAP50 part-aware (%)", "mAP50 part-agnostic (%)"]
-    rows = [[PARTSTAD_LABELS.get(m, m), _pct(v["miou"]), _pct(v["map50_part_aware"]),
-             _pct(v["map50_part_agnostic"])] for m, v in methods.items()]
-    paper = [i for i in range(len(rows), len(rows) + sum(m in PARTSTAD_PAPER for m in methods))]
-    rows += [[f"{PARTSTAD_LABELS.get(m, m)} (paper)", _pct(PARTSTAD_PAPER[m]["miou"]),
-              _pct(PARTSTAD_PAPER[m]["map50_part_aware"]), _pct(PARTSTAD_PAPER[m]["map50_part_agnostic"])]
-             for m in methods if m in PARTSTAD_PAPER]
-    rep.table(cols, rows, paper_rows=paper,
-              caption=f"Ours: embedded procedural data. Grey italic rows: {PARTSTAD_SOURCE} - measured on "
-                      "different data with different 2D models, shown for scale only.")
+    _summary_table(rep, methods, PARTSTAD_LABELS, PARTSTAD_PAPER,
+                   [("mIoU (%)", "miou", _pct), ("mAP50 part-aware (%)", "map50_part_aware", _pct),
+                    ("mAP50 part-agnostic (%)", "map50_part_agnostic", _pct)],
+                   caption=f"Ours: embedded procedural data. Grey italic rows: {PARTSTAD_SOURCE} - measured on "
+                           "different data with different 2D models, shown for scale only.")
     cats = list(next(iter(methods.values()))["per_category"])
     rep.heading("Per category", level=3, anchor="partstad-per-category")
     ccols = ["category"] + [f"{PARTSTAD_LABELS.get(m, m)} mIoU" for m in methods]
@@ -131,10 +147,8 @@ def _partstad_section(rep: Report, run_dir: Path, cfg: dict) -> None:
 def _part321_section(rep: Report, run_dir: Path, cfg: dict) -> None:
     from partlift.report.figures import palette
 
-    rep.heading("Part321: 3D parts from one image", anchor="part321")
-    res = _read_json(run_dir / "part321" / "results.json")
+    res = _open_section(rep, run_dir, "part321", "Part321: 3D parts from one image")
     if res is None:
-        rep.paragraph("Part321 was not run (no part321/results.json).", note=True)
         return
     st = res["settings"]
     cats = st.get("categories") or []
@@ -159,17 +173,12 @@ def _part321_section(rep: Report, run_dir: Path, cfg: dict) -> None:
                       f"{full_epochs} epochs in `partlift bench part321`; expect lower pose accuracy than there "
                       "(docs/BENCHMARKS.md, Part321).", note=True)
     methods = res["methods"]
-    cols = ["method", "pose Acc@pi/6 (%)", "Chamfer (x10^2, lower better)", "3D box IoU (%)", "2D mIoU (%)"]
-    rows = [[PART321_LABELS.get(m, m), _pct(v["pose_acc_pi6"]), _num(v["chamfer"]), _pct(v["box_iou"]),
-             _pct(v["miou_2d"])] for m, v in methods.items()]
-    paper = list(range(len(rows), len(rows) + sum(m in PART321_PAPER for m in methods)))
-    rows += [[f"{PART321_LABELS.get(m, m)} (paper)", _pct(PART321_PAPER[m]["pose_acc_pi6"]),
-              _num(PART321_PAPER[m]["chamfer"]), _pct(PART321_PAPER[m]["box_iou"]), _pct(PART321_PAPER[m]["miou_2d"])]
-             for m in methods if m in PART321_PAPER]
-    rep.table(cols, rows, paper_rows=paper, digits=1,
-              caption=f"Ours: embedded procedural data, camera frame, unit-box objects. Grey italic rows: "
-                      f"{PART321_SOURCE} - different data and protocol, shown for scale only. The 2D baseline "
-                      f"predicts 2D parts only.")
+    _summary_table(rep, methods, PART321_LABELS, PART321_PAPER,
+                   [("pose Acc@pi/6 (%)", "pose_acc_pi6", _pct), ("Chamfer (x10^2, lower better)", "chamfer", _num),
+                    ("3D box IoU (%)", "box_iou", _pct), ("2D mIoU (%)", "miou_2d", _pct)],
+                   caption=f"Ours: embedded procedural data, camera frame, unit-box objects. Grey italic rows: "
+                           f"{PART321_SOURCE} - different data and protocol, shown for scale only. The 2D baseline "
+                           f"predicts 2D parts only.")
     rep.heading("Per category", level=3, anchor="part321-per-category")
     full = methods.get("part321")
     if full:
