@@ -75,6 +75,14 @@ def _summary_table(rep: Report, methods: dict, labels: dict, paper: dict, column
     rep.table(["method"] + [h for h, _, _ in columns], rows, paper_rows=range(start, len(rows)), caption=caption)
 
 
+def _first_per_category(entries: list[dict]) -> list[dict]:
+    """The first gallery entry of each category (one 3D view per category keeps the page light)."""
+    first: dict[str, dict] = {}
+    for e in entries:
+        first.setdefault(e["category"], e)
+    return list(first.values())
+
+
 # ------------------------------------------------------------------------------------------- sections
 def _partstad_section(rep: Report, run_dir: Path, cfg: dict) -> None:
     from partlift.report.figures import palette
@@ -131,11 +139,7 @@ def _partstad_section(rep: Report, run_dir: Path, cfg: dict) -> None:
         rep.gallery(rows, columns=4)
         rep.heading("3D view", level=3, anchor="partstad-3d")
         rep.paragraph("Drag to rotate, wheel to zoom, double-click to reset.", note=True)
-        seen = set()
-        for e in gal:
-            if e["category"] in seen:
-                continue
-            seen.add(e["category"])
+        for e in _first_per_category(gal):
             with np.load(run_dir / e["points"]) as z:
                 pts, pred, gt = z["points"], z["pred"], z["gt"]
             pal = palette(len(e["part_names"]))
@@ -205,11 +209,7 @@ def _part321_section(rep: Report, run_dir: Path, cfg: dict) -> None:
         rep.gallery(rows, columns=4)
         rep.heading("3D view", level=3, anchor="part321-3d")
         rep.paragraph("The recognised parts in the camera frame (y up on screen). Drag to rotate.", note=True)
-        seen = set()
-        for e in gal:
-            if e["category"] in seen:
-                continue
-            seen.add(e["category"])
+        for e in _first_per_category(gal):
             with np.load(run_dir / e["points"]) as z:
                 pts, lab = z["points"], z["labels"]
             if not len(pts):
