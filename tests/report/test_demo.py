@@ -180,3 +180,12 @@ def test_demo_seed_reaches_both_methods():
     cfg = demo_config(quick=False, seed=7)
     assert cfg.seed == 7 and cfg.partstad.seed == 7 and cfg.part321.model.seed == 7
     assert demo_config(quick=False).part321 == demo_config(quick=False, seed=0).part321
+
+
+def test_report_of_an_unfinished_run_says_how_to_continue(tmp_path):
+    from partlift.errors import ReadError
+    from partlift.report.demo import load_run_info
+
+    (tmp_path / "stages").mkdir()
+    with pytest.raises(ReadError, match="unfinished demo run"):
+        load_run_info(tmp_path)

@@ -281,6 +281,9 @@ def load_run_info(run_dir: str | Path) -> dict:
 
     p = Path(run_dir) / "run.json"
     if not p.is_file():
+        if (Path(run_dir) / "stages").is_dir():
+            raise ReadError(f"{run_dir} is an unfinished demo run (no run.json yet); `partlift demo --out {run_dir}` "
+                            "continues it")
         raise ReadError(f"{run_dir} is not a partlift demo run (no run.json); run `partlift demo --out {run_dir}`")
     try:
         return json.loads(p.read_text())
