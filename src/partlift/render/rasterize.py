@@ -36,6 +36,7 @@ from numba import njit, prange
 
 from partlift.errors import InvalidGeometryError
 from partlift.render.camera import Camera, stack_cameras
+from partlift.render.numba_threads import start_numba_threads
 
 
 @dataclass
@@ -381,6 +382,7 @@ def rasterize(
     nthreads = _thread_count(num_threads)
     zbuf = np.empty((nb, h, w))
     fbuf = np.empty((nb, h, w), dtype=np.int32)
+    start_numba_threads()
     prev = numba.get_num_threads()
     numba.set_num_threads(nthreads)
     try:

@@ -22,6 +22,7 @@ from numba import njit, prange
 
 from partlift.errors import InvalidGeometryError
 from partlift.render.camera import Camera, stack_cameras
+from partlift.render.numba_threads import start_numba_threads
 
 # PartSLIP: point radius 0.005 in NDC units at 800 px (NDC spans 2 units over 800 px) -> 2 px.
 PARTSLIP_RADIUS_PX = 2.0
@@ -137,6 +138,7 @@ def splat_points(
     ibuf = np.empty((nb, h, w), dtype=np.int64)
     coords = np.empty((nb, n, 2))
     depth = np.empty((nb, n))
+    start_numba_threads()
     prev = numba.get_num_threads()
     numba.set_num_threads(max(1, min(num_threads or numba.config.NUMBA_NUM_THREADS, numba.config.NUMBA_NUM_THREADS)))
     try:
