@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from fixtures import toy_table
@@ -122,3 +124,46 @@ def test_untrained_refuses_and_save_load(tmp_path, tiny):
     other = LearnedProposer(clouds[0].part_names, LearnedProposerConfig(), view)
     other.load_state(tmp_path / "p")
     assert other.cache_key() == lp.cache_key() and other.config == lp.config
+
+
+def test_unweighted_voting_proposer_shares_the_network(tiny):
+    clouds, lp, view = tiny
+    cfg = replace(lp.config, thresholds=(0.2, 0.5), unweighted_thresholds=(0.5,))
+    weighted = lp.with_config(cfg)
+    unweighted = weighted.for_unweighted_voting()
+    assert unweighted.net is lp.net and unweighted.config.thresholds == (0.5,)
+    assert unweighted.cache_key() != weighted.cache_key()
+    # the same proposals as a proposer configured with those thresholds from the start
+    c = clouds[2]
+    views = render_views(c.points, c.colors, view)
+    shape = type(c)(c.points, normals=estimate_normals(c.points), colors=c.colors, part_names=c.part_names)
+    ref = lp.with_config(replace(cfg, thresholds=(0.5,))).propose(views, shape)
+    got = unweighted.propose(views, shape)
+    assert np.array_equal(got.masks, ref.masks) and np.array_equal(got.label, ref.label)
+    # a 0.5 component is either kept or a near-duplicate (IoU > 0.9) of a distinct 0.2 one
+    both = weighted.propose(views, shape)
+    assert len(both) >= len(got)
+    with pytest.raises(ValueError, match="training settings"):
+        lp.with_config(replace(cfg, steps=cfg.steps + 1))
+
+
+def test_training_settings_leave_out_inference_fields():
+    a = LearnedProposerConfig()
+    b = replace(a, thresholds=(0.5,), unweighted_thresholds=(0.7,), boundary_threshold=0.3, max_proposals_per_view=5)
+    assert a.training_settings() == b.training_settings()
+    assert a.training_settings() != replace(a, lr=1e-3).training_settings()
+
+
+def test_partstad_votes_unweighted_with_the_unweighted_thresholds(tiny):
+    from partlift.partstad.config import PartSTADConfig
+    from partlift.partstad.model import PartSTAD
+
+    _, lp, _ = tiny
+    lp2 = lp.with_config(replace(lp.config, thresholds=(0.2, 0.5), unweighted_thresholds=(0.5,)))
+    learned = PartSTAD(PartSTADConfig(), proposer=lp2)
+    assert learned.voting_proposer() is lp2
+    for variant in ({"weights": "none"}, {"weights": "none", "use_masks": False}):
+        m = learned.variant(**variant)
+        assert m.voting_proposer().config.thresholds == (0.5,)
+        assert m.preprocessor().proposer_key == lp2.for_unweighted_voting().cache_key()
+    assert learned.variant(weights="confidence").voting_proposer() is lp2

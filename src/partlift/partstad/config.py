@@ -187,14 +187,26 @@ class LearnedProposerConfig:
     """Images per step."""
     lr: float = 3e-3
     """AdamW learning rate (cosine decay)."""
-    thresholds: tuple[float, ...] = (0.3, 0.5, 0.7)
-    """Part-probability thresholds; connected components at each give the instance proposals."""
+    thresholds: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7)
+    """Part-probability thresholds; connected components at each give the instance proposals that
+    PartSTAD's learned weights vote with. Chosen for PartSTAD on the validation split
+    (docs/PARTSTAD.md): the low threshold adds loose, low-confidence proposals the weights can use
+    or discount."""
+    unweighted_thresholds: tuple[float, ...] = (0.3, 0.5, 0.7)
+    """Thresholds of the proposals voted with unit weights (PartSLIP, "w/o weight prediction",
+    SATR in the benchmark), chosen for PartSLIP on the validation split: without weights the
+    loose low-threshold proposals only blur the vote."""
     boundary_threshold: float = 0.5
     """Pixels with instance-boundary probability above this split touching instances."""
     max_proposals_per_view: int = 40
     """Keep at most this many proposals per view (highest score first)."""
     seed: int = 0
     """Seed of the render sampling, augmentation and initialisation."""
+
+    def training_settings(self) -> dict:
+        """The fields that affect training (a trained network is valid for any value of the rest)."""
+        inference_only = ("thresholds", "unweighted_thresholds", "boundary_threshold", "max_proposals_per_view")
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in inference_only}
 
 
 @dataclass(frozen=True)

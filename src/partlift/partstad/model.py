@@ -114,6 +114,7 @@ class PartSTAD:
         self.history: list[dict] = []
         self.best_epoch = -1
         self._pre: Preprocessor | None = None
+        self._pre_source = None
 
     # ------------------------------------------------------------------------------ setup
     @property
@@ -137,12 +138,21 @@ class PartSTAD:
             return self.config.use_masks, self.config.voting.min_visible, self.config.voting.whole_object_ratio
         return self.config.use_masks, self.config.train.min_visible, None
 
+    def voting_proposer(self):
+        """The proposer whose proposals this model votes with: PartSLIP-style voting (unit weights)
+        uses the learned proposer's ``unweighted_thresholds``, the weighted variants its
+        ``thresholds`` (both chosen on the validation split; docs/PARTSTAD.md)."""
+        if self._partslip_mode() and hasattr(self.proposer, "for_unweighted_voting"):
+            return self.proposer.for_unweighted_voting()
+        return self.proposer
+
     def preprocessor(self) -> Preprocessor:
-        if self._pre is None or self._pre.proposer is not self.proposer:
+        if self._pre is None or self._pre_source is not self.proposer:
+            prop = self.voting_proposer()
             self._pre = Preprocessor(
-                self.config.views, self.config.superpoints, self.proposer, self.proposer.cache_key(),
-                ShapeCache(self.cache_dir),
+                self.config.views, self.config.superpoints, prop, prop.cache_key(), ShapeCache(self.cache_dir),
             )
+            self._pre_source = self.proposer
         return self._pre
 
     def prepare(self, cloud, colors=None, name: str = "", keep_images: bool = False) -> PreparedShape:

@@ -92,6 +92,12 @@ def quick_settings() -> BenchSettings:
                          timing_shapes=2)
 
 
+def _is_weighted(name: str) -> bool:
+    """Whether a benchmark row votes with weights (learned or confidence); the others (SATR,
+    PartSLIP, w/o weight prediction) use the proposer's ``unweighted_thresholds``."""
+    return name not in ("satr", "satr_sp", "partslip", "wo_weights")
+
+
 def fit_shapes(name: str, few_shot: list, val: list, test: list) -> tuple[list, list]:
     """(training, epoch-selection) shapes of a method: the few-shot and validation shapes, or the
     test shapes for both in the :data:`UPPER_BOUND` row."""
@@ -173,10 +179,12 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
     run = _CategoryRun(category, names, [s.name for s in test], [(s.labels, s.instances) for s in test])
     timing: dict = {}
 
-    pdir = cdir / f"proposer-{fingerprint([asdict(base.learned), asdict(base.views)])}"
+    # keyed by the training settings only: the thresholds are applied at proposal time
+    pdir = cdir / f"proposer-{fingerprint([base.learned.training_settings(), asdict(base.views)])}"
     proposer = LearnedProposer(names, base.learned, base.views, base.proposer.min_area_px)
     if (pdir / "proposal_net.pt").exists():
         proposer.load_state(pdir)
+        proposer = proposer.with_config(base.learned)
         timing["proposer_train_s"] = json.loads((pdir / "timing.json").read_text())["seconds"]
         log(f"[{category}] reusing the trained proposer in {pdir}")
     else:
@@ -187,20 +195,28 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
         proposer.save(pdir)
         (pdir / "timing.json").write_text(json.dumps({"seconds": timing["proposer_train_s"]}))
 
-    model = PartSTAD(base, proposer=proposer, cache_dir=workdir / "cache")
-    model.category, model.part_names = category, names
+    # Two proposal sets: the learned proposer's thresholds for the weighted methods, its
+    # unweighted_thresholds for the unit-weight ones (see PartSTAD.voting_proposer).
+    prepared_sets: dict[bool, tuple[list, list, list]] = {}
     t = time.perf_counter()
-    bar = _bar(few + val + test, progress, f"{category}: preprocess")
-    prepared = [model.prepare(s) for s in bar]
+    for weighted in (True, False):
+        if not any(_is_weighted(m) == weighted for m in methods):
+            continue
+        model = PartSTAD(base if weighted else _method_config(base, "partslip"), proposer=proposer,
+                         cache_dir=workdir / "cache")
+        model.category, model.part_names = category, names
+        bar = _bar(few + val + test, progress, f"{category}: preprocess")
+        prepared = [model.prepare(s) for s in bar]
+        prepared_sets[weighted] = (prepared[: len(few)], prepared[len(few): len(few) + len(val)],
+                                   prepared[len(few) + len(val):])
     timing["preprocess_s"] = time.perf_counter() - t
-    tr, va, te = prepared[: len(few)], prepared[len(few): len(few) + len(val)], prepared[len(few) + len(val):]
 
     key_common = [asdict(base), [s.name for s in few], [s.name for s in val], run.shape_ids, proposer.cache_key()]
     fits = {}
     for name in methods:
         fp = fingerprint(key_common + [name])
         path = cdir / f"result-{name}.npz"
-        cached = _load_result(path, fp, len(te))
+        cached = _load_result(path, fp, len(run.shape_ids))
         if cached is not None:
             run.preds[name], info = cached
             fits[name] = info.get("fit_s", 0.0)
@@ -208,6 +224,7 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
         t = time.perf_counter()
         rows = []
         info = {"fingerprint": fp}
+        tr, va, te = prepared_sets[_is_weighted(name)]
         if name in ("satr", "satr_sp"):
             for ps in te:
                 lab = satr_labels(ps.points, ps.proposals, ps.views, len(names),

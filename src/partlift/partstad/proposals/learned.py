@@ -17,11 +17,12 @@ box, mean class probabilities, mean P(c), t, sqrt(area fraction), fill ratio, me
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -373,6 +374,21 @@ class LearnedProposer:
         extra = np.stack([sc, th, np.sqrt(area[:, 0].numpy() / (h * w)), area[:, 0].numpy() / box_area,
                           bmean[:, 0].numpy()], axis=1)
         return np.concatenate([dec.numpy(), pooled.numpy(), cls.numpy(), extra], axis=1).astype(np.float32)
+
+    def with_config(self, config: LearnedProposerConfig) -> LearnedProposer:
+        """A proposer sharing this one's trained network with other inference settings
+        (thresholds, boundary threshold, proposal cap); the training settings must match."""
+        if config.training_settings() != self.config.training_settings():
+            raise ValueError("with_config changes only inference settings; the training settings differ")
+        other = copy.copy(self)
+        other.config, other._key = config, None
+        return other
+
+    def for_unweighted_voting(self) -> LearnedProposer:
+        """This proposer with ``unweighted_thresholds`` as its thresholds (PartSLIP-style voting)."""
+        if tuple(self.config.thresholds) == tuple(self.config.unweighted_thresholds):
+            return self
+        return self.with_config(replace(self.config, thresholds=tuple(self.config.unweighted_thresholds)))
 
     # ------------------------------------------------------------------------------ persistence
     def cache_key(self) -> str:
