@@ -22,26 +22,47 @@ def data_root(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def model_dir(data_root, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model") / "m"
+def _train(data_root, out, proposer: str, *extra: str):
     from click.testing import CliRunner
 
     from partlift.cli import cli
 
     res = CliRunner().invoke(cli, ["train", "partstad", "--data", str(data_root), "--category", "Table", "--out",
-                                   str(out), "--proposer", "noisy-oracle", "--epochs", "3", "--image-size", "48",
-                                   "--no-progress"])
+                                   str(out), "--proposer", proposer, "--epochs", "3", "--image-size", "48",
+                                   "--no-progress", *extra])
     assert res.exit_code == 0, res.output
     assert "best epoch" in res.output
     return out
 
 
-def test_model_folder(model_dir):
-    for f in ("config.json", "model.json", "weights.pt", "proposer/proposer.json"):
+@pytest.fixture(scope="module")
+def model_dir(data_root, tmp_path_factory):
+    """A model with the default (learned) proposer, briefly trained: it segments unlabelled input."""
+    return _train(data_root, tmp_path_factory.mktemp("model") / "m", "learned", "--proposer-steps", "4")
+
+
+@pytest.fixture(scope="module")
+def oracle_model_dir(data_root, tmp_path_factory):
+    return _train(data_root, tmp_path_factory.mktemp("model") / "o", "noisy-oracle")
+
+
+def test_model_folder(model_dir, oracle_model_dir):
+    for f in ("config.json", "model.json", "weights.pt"):
         assert (model_dir / f).exists(), f
+    assert (oracle_model_dir / "proposer" / "proposer.json").exists()
     cfg = json.loads((model_dir / "config.json").read_text())
     assert cfg["train"]["epochs"] == 3 and cfg["views"]["image_size"] == 48
+    assert cfg["proposer"]["kind"] == "learned" and cfg["learned"]["steps"] == 4
+
+
+def test_an_oracle_model_refuses_unlabelled_input(oracle_model_dir, data_root, tmp_path, capsys):
+    ply = data_root / "test" / "Table" / "t3" / "pc.ply"  # a bare PLY carries no labels
+    with pytest.raises(SystemExit) as e:
+        main(["segment", str(oracle_model_dir), str(ply), "--out", str(tmp_path / "o")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "ground-truth part labels" in err and "--proposer learned" in err
+    assert not (tmp_path / "o" / "pc_parts.ply").exists()
 
 
 def test_unknown_category_fails_cleanly(data_root, capsys):

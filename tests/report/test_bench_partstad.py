@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from partlift.report.bench_partstad import ALL_METHODS, INSTANCE_METHODS, UPPER_BOUND, fit_shapes, format_bench
+import json
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from partlift.report.bench_partstad import (
+    ALL_METHODS,
+    INSTANCE_METHODS,
+    UPPER_BOUND,
+    _method_config,
+    fit_shapes,
+    format_bench,
+)
 
 
 def test_upper_bound_fits_and_selects_on_the_test_shapes():
@@ -32,3 +47,100 @@ def test_upper_bound_is_a_semantic_row_only():
     # every method has its own row in Table 1
     assert sum(line.startswith(("SATR", "PartSLIP", "w/o", "PartSTAD", "CE", "conf", "(bound)"))
                for line in tables[1].splitlines()) == len(ALL_METHODS)
+
+
+# ------------------------------------------------------------------ the command end to end, all methods
+
+def _toy_partnete(root: Path) -> Path:
+    """A tiny PartNetE-layout Table dataset (2 few-shot, 1 validation, 2 test shapes)."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "partstad"))
+    from fixtures import toy_table
+
+    from partlift.geometry.io import save_partnete_shape
+
+    for split, seeds in (("few_shot", (0, 1)), ("val", (2,)), ("test", (3, 4))):
+        for s in seeds:
+            save_partnete_shape(toy_table(400, seed=s, name=f"t{s}"), root / split / "Table" / f"t{s}")
+    (root / "meta.json").write_text(json.dumps({"Table": ["leg", "tabletop"]}))
+    return root
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    """`partlift bench partstad` on the toy data with every method (a few steps each), run twice."""
+    from click.testing import CliRunner
+
+    from partlift.cli import cli
+    from partlift.report import bench_partstad
+
+    root = _toy_partnete(tmp_path_factory.mktemp("partnete"))
+    work = tmp_path_factory.mktemp("bench")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(bench_partstad, "_embedded_root", lambda category, progress: root)
+    args = ["bench", "partstad", "--categories", "Table", "--test-shapes", "2", "--proposer-steps", "4",
+            "--epochs", "2", "--workdir", str(work / "wd"), "--no-progress"]
+    first = CliRunner().invoke(cli, args + ["--json", str(work / "a.json")])
+    second = CliRunner().invoke(cli, args + ["--json", str(work / "b.json")])
+    mp.undo()
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    return root, work, first.output, second.output
+
+
+def test_bench_json_has_every_method_and_metric(bench_run):
+    _, work, out, _ = bench_run
+    res = json.loads((work / "a.json").read_text())
+    assert res["settings"]["proposer_steps"] == 4 and res["settings"]["epochs"] == 2
+    assert res["settings"]["categories"] == ["Table"]
+    for name in ("partstad", "partslip", "satr", "satr_sp", "wo_weights", "wo_masks", "ce_loss", "conf_weights"):
+        entry = res["methods"][name]
+        assert 0.0 <= entry["miou"] <= 1.0, name
+        assert set(entry["per_category"]) == {"Table"}
+        assert entry["per_category"]["Table"]["miou"] == pytest.approx(entry["miou"])  # one category
+        if name in INSTANCE_METHODS:
+            assert 0.0 <= entry["map50_part_aware"] <= 1.0 and 0.0 <= entry["map50_part_agnostic"] <= 1.0
+        else:
+            assert entry["map50_part_aware"] is None  # SATR has no instances
+    assert res["timing"]["inference_s_per_shape"] > 0
+    assert {"render", "proposals", "superpoints", "voting"} <= set(res["timing"]["inference_stages_s"])
+    for title in ("Table 1", "Table 2", "Table 3", "Time (s)"):
+        assert title in out
+    for label in ("SATR+SP", "PartSLIP", "w/o weight pred.", "w/o masks", "PartSTAD", "CE loss", "conf. as weight"):
+        assert f"\n{label} " in out
+
+
+def test_bench_scores_agree_with_partlift_eval(bench_run, tmp_path):
+    """The benchmark's numbers are the eval command's on the PartNetE predictions it writes."""
+    from partlift.metrics.partstad_eval import evaluate_partstad
+
+    root, work, _, _ = bench_run
+    res = json.loads((work / "a.json").read_text())
+    gt = tmp_path / "gt"
+    shutil.copytree(root / "test", gt)
+    shutil.copy(root / "meta.json", gt / "meta.json")
+    for name in ("partstad", "partslip", "ce_loss"):
+        rep = evaluate_partstad(gt, work / "wd" / "predictions" / name)
+        for key in ("miou", "map50_part_aware", "map50_part_agnostic"):
+            assert rep.table(key).overall == pytest.approx(res["methods"][name][key], abs=1e-9), (name, key)
+
+
+def test_bench_rerun_reuses_everything_and_gives_the_same_numbers(bench_run):
+    _, work, _, second = bench_run
+    a = json.loads((work / "a.json").read_text())["methods"]
+    b = json.loads((work / "b.json").read_text())["methods"]
+    assert a == b
+    assert "reusing the trained proposer" in second
+    assert "done in" not in second  # no method was refitted
+
+
+def test_ablation_configs_change_one_thing_each():
+    from partlift.partstad.config import PartSTADConfig
+
+    base = PartSTADConfig()
+    cfg = {m: _method_config(base, m) for m in ALL_METHODS}
+    assert cfg["partstad"] == base and base.weights == "learned" and base.use_masks and base.train.loss == "mriou"
+    assert (cfg["partslip"].weights, cfg["partslip"].use_masks) == ("none", False)
+    assert (cfg["wo_weights"].weights, cfg["wo_weights"].use_masks) == ("none", True)
+    assert (cfg["wo_masks"].weights, cfg["wo_masks"].use_masks) == ("learned", False)
+    assert cfg["ce_loss"] == replace(base, train=replace(base.train, loss="ce"))
+    assert cfg["conf_weights"] == replace(base, weights="confidence")

@@ -215,10 +215,13 @@ def segment(model_dir, input_path, out_dir, num_points, category, seed) -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the results JSON.")
 @click.option("--categories", default=None, help="Comma-separated categories (default: all embedded ones).")
 @click.option("--test-shapes", type=int, default=None, help="Test shapes per category (default: all, quick: 10).")
+@click.option("--proposer-steps", type=int, default=None,
+              help="Training steps of the learned proposer (default 600, quick: 300).")
+@click.option("--epochs", type=int, default=None, help="Weight-network epochs (default 400, PartSTAD's).")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Working folder (trained proposers, cache, results, PartNetE predictions); reruns resume.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def bench_partstad(quick, json_out, categories, test_shapes, workdir, progress) -> None:
+def bench_partstad(quick, json_out, categories, test_shapes, proposer_steps, epochs, workdir, progress) -> None:
     """PartSTAD, its ablations, PartSLIP and SATR on the embedded data: Tables 1-3 and timings."""
     from partlift.datasets.cache import default_cache_dir
     from partlift.datasets.generation import write_json_atomic
@@ -228,6 +231,10 @@ def bench_partstad(quick, json_out, categories, test_shapes, workdir, progress) 
         settings = replace(settings, categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
     if test_shapes is not None:
         settings = replace(settings, test_shapes=int(test_shapes))
+    if proposer_steps is not None:
+        settings = replace(settings, proposer_steps=int(proposer_steps))
+    if epochs is not None:
+        settings = replace(settings, epochs=int(epochs))
     wd = Path(workdir) if workdir else default_cache_dir() / "partstad" / ("bench-quick" if quick else "bench")
     result = run_bench(settings, wd, progress=progress, log=click.echo)
     click.echo(format_bench(result))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from partlift.errors import LabelMismatchError
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.partstad.config import NoiseConfig
 from partlift.partstad.proposals.base import Proposals, mask_box
@@ -63,8 +64,19 @@ class OracleProposer:
         return np.random.default_rng([self.seed, zlib.crc32(shape_name.encode())])
 
     def propose(self, views: ShapeViews, shape: PartPointCloud) -> Proposals:
+        """Proposals of ``shape`` in ``views``; ``shape`` must carry ground-truth part labels.
+
+        Raises :class:`LabelMismatchError` for a cloud without any labelled point: the oracle reads
+        the answer from the labels, so on an unlabelled cloud it would silently propose nothing.
+        """
         h, w = views.size
         labels = np.asarray(shape.labels, np.int64)
+        if len(labels) and not (labels >= 0).any():
+            raise LabelMismatchError(
+                f"the oracle proposers read ground-truth part labels, and {shape.name or 'this cloud'!r} has "
+                "none (every label is -1); segment unlabelled clouds with a model trained with "
+                "--proposer learned or grounding-dino"
+            )
         inst = np.asarray(shape.instances, np.int64)
         # Instance key per point: points without an instance id fall back to one instance per label.
         key = np.where(inst >= 0, inst, -2 - labels)
