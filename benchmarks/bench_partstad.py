@@ -22,6 +22,7 @@ import numpy as np
 def stage_timings(workdir: Path, category: str, shapes: int) -> dict:
     """Best-of-2 wall times per stage on ``shapes`` test clouds of ``category`` (no cache)."""
     from partlift.geometry.normalize import unit_sphere_normalization
+    from partlift.metrics.oversegmentation import superpoint_purity
     from partlift.partstad.model import PartSTAD
     from partlift.partstad.normals import estimate_normals
     from partlift.partstad.superpoints import compute_superpoints
@@ -46,8 +47,7 @@ def stage_timings(workdir: Path, category: str, shapes: int) -> dict:
             best = {k: min(v, best.get(k, np.inf)) for k, v in cur.items()}
         # superpoint count and purity (share of points whose superpoint's majority label is theirs)
         best["superpoint_count"] = float(sp.max() + 1)
-        best["superpoint_purity"] = float(sum(np.bincount(c.labels[sp == k] + 1).max() for k in range(sp.max() + 1))
-                                          / len(sp))
+        best["superpoint_purity"] = superpoint_purity(sp, c.labels)
         for k, v in best.items():
             rows.setdefault(k, []).append(v)
     return {k: {"mean": float(np.mean(v)), "max": float(np.max(v))} for k, v in rows.items()}

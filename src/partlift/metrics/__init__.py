@@ -6,6 +6,7 @@
 - ``chamfer``: Chamfer distance with explicit conventions.
 - ``box3d``: exact oriented 3D box IoU.
 - ``image2d``: 2D mask / box IoU and part-mask mIoU.
+- ``oversegmentation``: superpoint purity and kNN-edge boundary recall / precision.
 - ``partstad_eval`` / ``part321_eval``: whole-directory evaluations behind ``partlift eval``.
 
 Definitions and defaults: docs/CONVENTIONS.md, "Metrics"; file layouts: docs/FORMATS.md, "Metric files".
