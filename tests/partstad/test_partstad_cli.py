@@ -97,3 +97,21 @@ def test_segment_point_cloud_and_mesh(model_dir, data_root, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["segment", str(model_dir), str(ply), "--category", "Chair", "--out", str(tmp_path / "c")])
     assert e.value.code == 2 and "trained for category 'Table'" in capsys.readouterr().err
+
+
+def test_validation_split_is_selectable(data_root, tmp_path):
+    """PartNetE ships no val/: PartSTAD picked its epoch on shapes of test/ (--val-split test)."""
+    from click.testing import CliRunner
+
+    from partlift.cli import cli
+
+    base = ["train", "partstad", "--data", str(data_root), "--category", "Table", "--proposer", "oracle",
+            "--epochs", "2", "--image-size", "32", "--no-progress"]
+    res = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "a"), "--val-split", "test", "--val-shapes", "1"])
+    assert res.exit_code == 0, res.output
+    assert "1 validation shapes" in res.output and "val mIoU" in res.output
+    hist = json.loads((tmp_path / "a" / "model.json").read_text())["history"]
+    assert all(np.isfinite(h["val_miou"]) for h in hist)
+    res = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "b"), "--val-split", "nothing"])
+    assert res.exit_code == 0, res.output
+    assert "no nothing/Table shapes" in res.output and "the last epoch is kept" in res.output

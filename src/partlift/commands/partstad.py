@@ -47,10 +47,14 @@ from partlift.report.bench_partstad import (  # noqa: F401  (re-exported for scr
 @click.option("--image-size", type=int, default=None, help="View size in pixels (default 128; PartSLIP 800).")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
               help="Preprocessing cache folder (default: <out>/cache).")
+@click.option("--val-split", default="val", show_default=True,
+              help="Split folder of <data> whose shapes pick the best epoch. PartNetE has no val/: PartSTAD "
+                   "used 8 shapes of test/ (--val-split test --val-shapes 8).")
+@click.option("--val-shapes", type=int, default=None, help="Use only the first N shapes of --val-split (default: all).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, epochs, proposer_steps, image_size,
-                   cache_dir, seed, progress) -> None:
+                   cache_dir, val_split, val_shapes, seed, progress) -> None:
     """Train PartSTAD for one category on its few-shot shapes; writes a model folder."""
     from partlift.partstad.config import PartSTADConfig
     from partlift.partstad.model import PartSTAD
@@ -63,7 +67,10 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
             f"category {category!r} has no few-shot shapes in {root / 'few_shot'}; available: "
             f"{', '.join(cats) if cats else 'none'}"
         )
-    val = load_split(root, "val", category)
+    val = load_split(root, val_split, category, val_shapes)
+    if not val:
+        click.echo(f"note: no {val_split}/{category} shapes in {root}: the last epoch is kept "
+                   "(pass --val-split to choose epochs on held-out shapes)")
     cfg = PartSTADConfig()
     cfg = replace(
         cfg,
