@@ -1,7 +1,7 @@
 """Superpoints on the embedded PartNetE-style data: counts, purity, boundary recall, time, a figure.
 
     .venv/bin/python benchmarks/bench_superpoints.py [--shapes 3] [--figure docs/images/superpoints.png]
-                                                     [--json OUT]
+                                                     [--json OUT] [--scaling-model MODEL_DIR]
 
 PartSLIP's superpoints (L0 cut pursuit, k = 10, [normal, 0.3 rgb], reg 0.05, merge <= 10 points;
 partstad.md section 3) on the first ``--shapes`` test clouds of every embedded category: how many
@@ -9,6 +9,9 @@ superpoints, how pure they are (``partlift.metrics.oversegmentation``), how many
 borders they follow (edge boundary recall on the 10-NN graph), and seconds per cloud. Then a sweep of
 ``reg`` on Chair (PartSLIP's README: reg sets the granularity), and a figure: per category, one view
 coloured by ground-truth part and by superpoint (random colours, superpoint borders dark).
+With ``--scaling-model`` (a trained Chair model, e.g. ``<bench workdir>/Chair/model-partstad``), the
+whole inference is also timed on one Chair sampled at 10k, 30k and 100k points (PartNetE's clouds are
+denser than the embedded 10k), with its mIoU at each density.
 """
 
 from __future__ import annotations
@@ -72,6 +75,28 @@ def figure(path: Path, per_category: dict, view: int = 4, size: int = 192) -> No
     save_png(path, np.concatenate(tiles, axis=1))
 
 
+def scaling(model_dir: str, counts=(10_000, 30_000, 100_000)) -> dict:
+    """Inference seconds per stage and mIoU of one test Chair sampled at each point count."""
+    from partlift.datasets.points import PointsDatasetConfig, sample_shape_cloud
+    from partlift.datasets.shape_source import generate_shape
+    from partlift.metrics.segmentation import shape_part_ious
+    from partlift.partstad.model import PartSTAD
+
+    model = PartSTAD.load(model_dir)
+    cfg = PointsDatasetConfig(category="Chair")
+    mesh = generate_shape("Chair", cfg.shape_seed("test", 0))
+    out = {}
+    for n in counts:
+        cloud = sample_shape_cloud(mesh, replace(cfg, n_points=n), seed=n)
+        t = time.perf_counter()
+        pred = model.predict(cloud)
+        seconds = time.perf_counter() - t
+        ious = shape_part_ious(pred.semantic, cloud.labels, len(cloud.part_names), cloud.name)
+        out[n] = {"seconds": seconds, "miou": float(np.nanmean(ious)), "superpoints": int(pred.superpoints.max() + 1),
+                  **{f"{k}_s": float(v) for k, v in pred.timings.items()}}
+    return out
+
+
 def main() -> None:
     from partlift.partstad.config import SuperpointConfig
     from partlift.report.bench_partstad import BenchSettings
@@ -81,6 +106,7 @@ def main() -> None:
     ap.add_argument("--figure", default=None, help="write the figure here (PNG)")
     ap.add_argument("--figure-categories", default="Chair,Lamp,Kettle,StorageFurniture,Faucet,Display")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--scaling-model", default=None, help="a trained Chair PartSTAD model folder")
     args = ap.parse_args()
     cfg = SuperpointConfig()
     rows, shown = {}, {}
@@ -110,11 +136,20 @@ def main() -> None:
         s = sweep[reg]
         print(f"  reg {reg:<5g} count {s['count']:6.1f}  purity {s['purity']:.3f}  boundary recall "
               f"{s['boundary_recall']:.3f}")
+    scale = None
+    if args.scaling_model:
+        scale = scaling(args.scaling_model)
+        print("\ninference vs point count (one test Chair; s):")
+        for n, r in scale.items():
+            stages = ", ".join(f"{k[:-2]} {v:.2f}" for k, v in r.items() if k.endswith("_s"))
+            print(f"  {n:7d} points: {r['seconds']:.2f} s ({stages}); {r['superpoints']} superpoints; "
+                  f"mIoU {100 * r['miou']:.1f}")
     if args.figure:
         figure(Path(args.figure), {c: shown[c] for c in figure_cats if c in shown})
         print(f"wrote {args.figure}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"per_category": rows, "mean": overall, "reg_sweep_chair": sweep},
+        Path(args.json).write_text(json.dumps({"per_category": rows, "mean": overall, "reg_sweep_chair": sweep,
+                                               "scaling": scale},
                                               indent=1))
 
 
