@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from fixtures import toy_table
 
 from helpers import assert_close
@@ -147,3 +148,43 @@ def test_superpoints_of_tiny_clouds():
     cfg = SuperpointConfig(reg=10.0)
     p, _ = _two_planes(200)
     assert compute_superpoints(p, config=cfg).max() <= 2
+
+
+# ------------------------------------------------ cut pursuit minimises libcp's energy at the given reg
+
+def _split_threshold(x, src, dst, reg):
+    """Smallest uniform edge weight at which l0_cut_pursuit merges everything (bisection)."""
+    from partlift.partstad.superpoints import l0_cut_pursuit
+
+    lo, hi = 1e-6, 1e6
+    for _ in range(80):
+        mid = np.sqrt(lo * hi)
+        k = len(np.unique(l0_cut_pursuit(x, np.array(src), np.array(dst), np.full(len(src), mid), reg)))
+        lo, hi = (mid, hi) if k > 1 else (lo, mid)
+    return hi
+
+
+@pytest.mark.parametrize("reg", [0.05, 0.5, 2.0])
+def test_cut_pursuit_splits_where_libcp_energy_says(reg):
+    """E = 1/2 sum |x - y|^2 + reg sum_cut w: two nodes a apart split iff reg w < |a|^2 / 4; a chain
+    (0, 0, a) splits off its end iff reg w < |a|^2 / 3 (merged fidelity 1/2 (2 (a/3)^2 + (2a/3)^2))."""
+    two = np.zeros((2, 6), np.float32)
+    two[1] = 0.5  # |a|^2 = 1.5
+    assert _split_threshold(two, [0], [1], reg) == pytest.approx(1.5 / 4 / reg, rel=1e-5)
+    chain = np.zeros((3, 6), np.float32)
+    chain[2, 3] = 1.0
+    assert _split_threshold(chain, [0, 1], [1, 2], reg) == pytest.approx(1 / 3 / reg, rel=1e-5)
+
+
+def test_reg_sets_the_granularity():
+    """PartSLIP: larger reg, fewer superpoints (this failed while reg was passed to a package that ignores it)."""
+    from partlift.partstad.config import SuperpointConfig
+    from partlift.partstad.superpoints import compute_superpoints
+
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(3000, 3))
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+    pts *= 1 + 0.05 * np.sin(6 * pts[:, :1]) * np.cos(5 * pts[:, 1:2])
+    col = (0.5 + 0.4 * np.sign(pts[:, :1]) * np.ones((1, 3))).astype(np.float32)
+    counts = [int(compute_superpoints(pts, col, SuperpointConfig(reg=r)).max()) + 1 for r in (0.05, 0.2, 1.0)]
+    assert counts[0] > counts[1] > counts[2], counts

@@ -31,7 +31,7 @@ from partlift.partstad.lifting import (
 )
 from partlift.partstad.normals import estimate_normals
 from partlift.partstad.proposals.base import Proposals, Proposer
-from partlift.partstad.superpoints import compute_superpoints
+from partlift.partstad.superpoints import SUPERPOINT_ALGORITHM, compute_superpoints
 from partlift.partstad.views import ShapeViews, render_views, view_cameras
 
 
@@ -208,7 +208,7 @@ class Preprocessor:
         timings["render"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        skey_sp = config_hash(self.superpoint_config)
+        skey_sp = config_hash(self.superpoint_config, SUPERPOINT_ALGORITHM)
         cached = self.cache.load(skey, "superpoints", skey_sp)
         if cached is not None:
             sp, normals = cached["superpoints"].astype(np.int64), cached["normals"]

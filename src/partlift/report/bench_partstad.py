@@ -162,6 +162,7 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
     from partlift.partstad.model import PartSTAD
     from partlift.partstad.proposals.learned import LearnedProposer
     from partlift.partstad.satr import satr_labels
+    from partlift.partstad.superpoints import SUPERPOINT_ALGORITHM
     from partlift.report.stages import fingerprint
 
     root = _embedded_root(category, progress)
@@ -211,7 +212,8 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
                                    prepared[len(few) + len(val):])
     timing["preprocess_s"] = time.perf_counter() - t
 
-    key_common = [asdict(base), [s.name for s in few], [s.name for s in val], run.shape_ids, proposer.cache_key()]
+    key_common = [asdict(base), [s.name for s in few], [s.name for s in val], run.shape_ids, proposer.cache_key(),
+                  SUPERPOINT_ALGORITHM]
     fits = {}
     for name in methods:
         fp = fingerprint(key_common + [name])
