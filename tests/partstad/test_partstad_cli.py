@@ -107,11 +107,13 @@ def test_validation_split_is_selectable(data_root, tmp_path):
 
     base = ["train", "partstad", "--data", str(data_root), "--category", "Table", "--proposer", "oracle",
             "--epochs", "2", "--image-size", "32", "--no-progress"]
-    res = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "a"), "--val-split", "test", "--val-shapes", "1"])
+    res = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "a"), "--val-split", "test", "--val-shapes", "1",
+                                          "--superpoint-reg", "0.2"])
     assert res.exit_code == 0, res.output
     assert "1 validation shapes" in res.output and "val mIoU" in res.output
     hist = json.loads((tmp_path / "a" / "model.json").read_text())["history"]
     assert all(np.isfinite(h["val_miou"]) for h in hist)
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["superpoints"]["reg"] == 0.2
     res = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "b"), "--val-split", "nothing"])
     assert res.exit_code == 0, res.output
     assert "no nothing/Table shapes" in res.output and "the last epoch is kept" in res.output

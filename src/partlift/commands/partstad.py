@@ -47,6 +47,8 @@ from partlift.report.bench_partstad import (  # noqa: F401  (re-exported for scr
 @click.option("--image-size", type=int, default=None, help="View size in pixels (default 128; PartSLIP 800).")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
               help="Preprocessing cache folder (default: <out>/cache).")
+@click.option("--superpoint-reg", type=float, default=None,
+              help="Cut-pursuit regularisation of the superpoints (default 0.05, PartSLIP's; larger = coarser).")
 @click.option("--val-split", default="val", show_default=True,
               help="Split folder of <data> whose shapes pick the best epoch. PartNetE has no val/: PartSTAD "
                    "used 8 shapes of test/ (--val-split test --val-shapes 8).")
@@ -54,7 +56,7 @@ from partlift.report.bench_partstad import (  # noqa: F401  (re-exported for scr
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, epochs, proposer_steps, image_size,
-                   cache_dir, val_split, val_shapes, seed, progress) -> None:
+                   cache_dir, superpoint_reg, val_split, val_shapes, seed, progress) -> None:
     """Train PartSTAD for one category on its few-shot shapes; writes a model folder."""
     from partlift.partstad.config import PartSTADConfig
     from partlift.partstad.model import PartSTAD
@@ -78,6 +80,7 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
         learned=replace(cfg.learned, seed=seed, steps=proposer_steps or cfg.learned.steps),
         train=replace(cfg.train, seed=seed, epochs=epochs or cfg.train.epochs),
         views=replace(cfg.views, image_size=image_size or cfg.views.image_size),
+        superpoints=replace(cfg.superpoints, reg=cfg.superpoints.reg if superpoint_reg is None else superpoint_reg),
     )
     out = Path(out_dir or f"partstad-{category}")
     t0 = time.perf_counter()
