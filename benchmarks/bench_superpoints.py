@@ -112,9 +112,13 @@ def main() -> None:
     rows, shown = {}, {}
     figure_cats = args.figure_categories.split(",")
     print(f"{'category':18s} {'points':>7s} {'count':>6s} {'purity':>7s} {'b.recall':>8s} {'b.prec':>7s} {'s':>6s}")
+    chair = []
     for cat in BenchSettings().categories:
         res = []
-        for points, cloud in clouds(cat, args.shapes):
+        loaded = clouds(cat, args.shapes)
+        if cat == "Chair":
+            chair = loaded
+        for points, cloud in loaded:
             r = score(points, cloud, cfg)
             if cat in figure_cats and cat not in shown:
                 shown[cat] = (points, cloud, r["superpoints"])
@@ -129,7 +133,6 @@ def main() -> None:
 
     print("\nreg sweep on Chair (same clouds):")
     sweep = {}
-    chair = clouds("Chair", args.shapes)
     for reg in (0.01, 0.02, 0.05, 0.1, 0.2):
         res = [score(p, c, replace(cfg, reg=reg)) for p, c in chair]
         sweep[reg] = {k: float(np.mean([r[k] for r in res])) for k in ("count", "purity", "boundary_recall")}

@@ -47,6 +47,22 @@ def toy_table(n: int = 600, seed: int = 0, name: str = "table0", colors: bool = 
                           category="Table", name=name)
 
 
+def write_toy_partnete(root, splits: dict[str, tuple[int, ...]]):
+    """Toy tables of 400 points in the PartNetE layout: ``<root>/<split>/Table/t<seed>/`` per seed,
+    plus ``meta.json``. Returns ``root``."""
+    import json
+    from pathlib import Path
+
+    from partlift.geometry.io import save_partnete_shape
+
+    root = Path(root)
+    for split, seeds in splits.items():
+        for s in seeds:
+            save_partnete_shape(toy_table(400, seed=s, name=f"t{s}"), root / split / "Table" / f"t{s}")
+    (root / "meta.json").write_text(json.dumps({"Table": list(TABLE_PARTS)}))
+    return root
+
+
 def project_views(points: np.ndarray, colors: np.ndarray | None, config: ViewConfig, radius: int = 1) -> ShapeViews:
     """Slow, obviously-correct square splats with a z-buffer (nearest point wins each pixel)."""
     cams = view_cameras(config)

@@ -6,20 +6,15 @@ import json
 
 import numpy as np
 import pytest
-from fixtures import toy_table
+from fixtures import write_toy_partnete
 
 from partlift.cli import main
-from partlift.geometry.io import save_part_mesh, save_partnete_shape
+from partlift.geometry.io import save_part_mesh
 
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("partnete")
-    for split, seeds in (("few_shot", (0, 1)), ("val", (2,)), ("test", (3,))):
-        for s in seeds:
-            save_partnete_shape(toy_table(400, seed=s, name=f"t{s}"), root / split / "Table" / f"t{s}")
-    (root / "meta.json").write_text(json.dumps({"Table": ["leg", "tabletop"]}))
-    return root
+    return write_toy_partnete(tmp_path_factory.mktemp("partnete"), {"few_shot": (0, 1), "val": (2,), "test": (3,)})
 
 
 def _train(data_root, out, proposer: str, *extra: str):

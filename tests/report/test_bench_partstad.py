@@ -54,15 +54,9 @@ def test_upper_bound_is_a_semantic_row_only():
 def _toy_partnete(root: Path) -> Path:
     """A tiny PartNetE-layout Table dataset (2 few-shot, 1 validation, 2 test shapes)."""
     sys.path.insert(0, str(Path(__file__).parents[1] / "partstad"))
-    from fixtures import toy_table
+    from fixtures import write_toy_partnete
 
-    from partlift.geometry.io import save_partnete_shape
-
-    for split, seeds in (("few_shot", (0, 1)), ("val", (2,)), ("test", (3, 4))):
-        for s in seeds:
-            save_partnete_shape(toy_table(400, seed=s, name=f"t{s}"), root / split / "Table" / f"t{s}")
-    (root / "meta.json").write_text(json.dumps({"Table": ["leg", "tabletop"]}))
-    return root
+    return write_toy_partnete(root, {"few_shot": (0, 1), "val": (2,), "test": (3, 4)})
 
 
 @pytest.fixture(scope="module")
