@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from partlift.datasets.eval_formats import save_partnete_prediction
-from partlift.datasets.partnete_meta import PARTNETE_PARTS
 from partlift.geometry.boxes import Box3D
 from partlift.geometry.io import save_partnete_labels
 from partlift.metrics.box3d import box_iou_3d
 from partlift.metrics.chamfer import chamfer_distance
+from partlift.metrics.eval_formats import save_partnete_prediction
+from partlift.metrics.partnete_meta import PARTNETE_PARTS
 from partlift.metrics.partstad_eval import evaluate_partstad
 from partlift.metrics.pose import pose_errors
 

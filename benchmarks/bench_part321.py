@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.timing:
         res = timing(args.timing, args.images)
     else:
+        from partlift.experiments.part321_benchmark import BenchSettings, format_bench, quick_settings, run_bench
         from partlift.part321.correspondence import default_cache_dir
-        from partlift.report.bench_part321 import BenchSettings, format_bench, quick_settings, run_bench
 
         settings = quick_settings() if args.quick else BenchSettings()
         if args.categories:

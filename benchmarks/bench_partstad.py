@@ -21,15 +21,16 @@ import numpy as np
 
 def stage_timings(workdir: Path, category: str, shapes: int) -> dict:
     """Best-of-2 wall times per stage on ``shapes`` test clouds of ``category`` (no cache)."""
+    from partlift.datasets.cache import embedded_points_root
+    from partlift.datasets.loaders import load_partnete_split
     from partlift.geometry.normalize import unit_sphere_normalization
     from partlift.metrics.oversegmentation import superpoint_purity
     from partlift.partstad.model import PartSTAD
     from partlift.partstad.normals import estimate_normals
     from partlift.partstad.superpoints import compute_superpoints
-    from partlift.report.bench_partstad import _embedded_root, load_split
 
     model = PartSTAD.load(workdir / category / "model-partstad")
-    clouds = load_split(_embedded_root(category, False), "test", category, shapes)
+    clouds = load_partnete_split(embedded_points_root(category, False), "test", category, shapes)
     rows: dict[str, list[float]] = {}
     for c in clouds:
         p = unit_sphere_normalization(c.points).apply(c.points)
@@ -55,8 +56,8 @@ def stage_timings(workdir: Path, category: str, shapes: int) -> dict:
 
 def main() -> None:
     from partlift.datasets.cache import default_cache_dir
+    from partlift.experiments.partstad_benchmark import BenchSettings, format_bench, quick_settings, run_bench
     from partlift.metrics.tables import json_safe
-    from partlift.report.bench_partstad import BenchSettings, format_bench, quick_settings, run_bench
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")

@@ -26,11 +26,12 @@ import numpy as np
 
 
 def clouds(category: str, n: int) -> list:
+    from partlift.datasets.cache import embedded_points_root
+    from partlift.datasets.loaders import load_partnete_split
     from partlift.geometry.normalize import unit_sphere_normalization
-    from partlift.report.bench_partstad import _embedded_root, load_split
 
     out = []
-    for c in load_split(_embedded_root(category, False), "test", category, n):
+    for c in load_partnete_split(embedded_points_root(category, False), "test", category, n):
         out.append((unit_sphere_normalization(c.points).apply(c.points), c))
     return out
 
@@ -98,8 +99,8 @@ def scaling(model_dir: str, counts=(10_000, 30_000, 100_000)) -> dict:
 
 
 def main() -> None:
+    from partlift.experiments.partstad_benchmark import BenchSettings
     from partlift.partstad.config import SuperpointConfig
-    from partlift.report.bench_partstad import BenchSettings
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shapes", type=int, default=3, help="test clouds per category")

@@ -6,10 +6,13 @@ import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "partlift"
+# docs/ARCHITECTURE.md draws this order; same-layer packages may not import each other either.
 LAYER = {
-    "errors": 0, "geometry": 1, "render": 2, "shapes": 3, "datasets": 3, "models": 4,
-    "partstad": 5, "part321": 5, "metrics": 6, "report": 7, "commands": 8, "cli": 8,
+    "errors": 0, "geometry": 1, "metrics": 2, "render": 3, "shapes": 4, "datasets": 4, "models": 5,
+    "partstad": 6, "part321": 6, "experiments": 7, "report": 8, "commands": 9, "cli": 9, "__main__": 9,
 }
+# Same-layer imports that are part of the design (a dataset generator builds on the shape registry).
+SAME_LAYER_ALLOWED = {("datasets", "shapes")}
 IMPORT = re.compile(r"^\s*(?:from|import)\s+partlift\.(\w+)", re.MULTILINE)
 
 
@@ -28,7 +31,7 @@ def test_no_upward_or_sideways_imports():
             if target not in LAYER or target == pkg:
                 continue
             up = LAYER[target] > LAYER[pkg]
-            sideways = LAYER[target] == LAYER[pkg] and {pkg, target} == {"partstad", "part321"}
+            sideways = LAYER[target] == LAYER[pkg] and (pkg, target) not in SAME_LAYER_ALLOWED
             if up or sideways:
                 bad.append(f"{path.relative_to(SRC)} imports partlift.{target}")
     assert not bad, "\n".join(sorted(bad))
@@ -36,5 +39,5 @@ def test_no_upward_or_sideways_imports():
 
 def test_the_check_sees_imports():
     # The scan must find real imports (guards against a regex that matches nothing).
-    found = IMPORT.findall((SRC / "report" / "demo.py").read_text())
+    found = IMPORT.findall((SRC / "experiments" / "demo.py").read_text())
     assert "partstad" in found or "part321" in found

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from partlift.cli import cli, main
-from partlift.datasets.eval_formats import save_part321_record, save_partnete_prediction
 from partlift.errors import ReadError
 from partlift.geometry.boxes import Box3D
 from partlift.geometry.io import save_partnete_labels
+from partlift.metrics.eval_formats import save_part321_record, save_partnete_prediction
 
 
 def partnete_dirs(root: Path) -> None:

@@ -11,7 +11,6 @@ import pytest
 import trimesh
 
 from partlift.datasets.loaders import iter_partnete, list_partnete_shapes, load_partnete_meta
-from partlift.datasets.partnete_meta import PARTNETE_PARTS
 from partlift.datasets.points import (
     PointsDatasetConfig,
     fibonacci_sphere,
@@ -23,6 +22,7 @@ from partlift.datasets.points import (
 )
 from partlift.geometry.io import read_partnete_labels
 from partlift.geometry.partmesh import PartMesh
+from partlift.metrics.partnete_meta import PARTNETE_PARTS
 from partlift.shapes import generate
 
 CHAIR = replace(quick_points_config("Chair"), n_few_shot=2, n_val=1, n_test=2, n_points=1500)

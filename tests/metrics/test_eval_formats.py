@@ -1,4 +1,4 @@
-"""Round trips and errors of the evaluation file formats (partlift.datasets.eval_formats)."""
+"""Round trips and errors of the evaluation file formats (partlift.metrics.eval_formats)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from helpers import assert_close
-from partlift.datasets.eval_formats import (
+from partlift.errors import LabelMismatchError, ReadError
+from partlift.geometry.boxes import Box3D
+from partlift.metrics.eval_formats import (
     read_part321_record,
     read_partnete_label_file,
     save_part321_record,
     save_partnete_prediction,
 )
-from partlift.errors import LabelMismatchError, ReadError
-from partlift.geometry.boxes import Box3D
 
 
 def test_partnete_prediction_round_trip(tmp_path):

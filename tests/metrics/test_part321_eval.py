@@ -10,11 +10,11 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from helpers import assert_close
-from partlift.datasets.eval_formats import save_part321_record
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.boxes import Box3D, oriented_box
 from partlift.metrics.box3d import box_iou_3d
 from partlift.metrics.chamfer import ChamferOptions, chamfer_distance
+from partlift.metrics.eval_formats import save_part321_record
 from partlift.metrics.image2d import part_mask_counts
 from partlift.metrics.part321_eval import Part321EvalOptions, evaluate_part321
 from partlift.metrics.pose import pose_error

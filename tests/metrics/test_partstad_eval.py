@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from helpers import assert_close
-from partlift.datasets.eval_formats import read_partnete_label_file, save_partnete_prediction
-from partlift.datasets.partnete_meta import PARTNETE_PARTS
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.io import save_partnete_labels
+from partlift.metrics.eval_formats import read_partnete_label_file, save_partnete_prediction
 from partlift.metrics.instance import instance_map, predictions_from_labels
+from partlift.metrics.partnete_meta import PARTNETE_PARTS
 from partlift.metrics.partstad_eval import PartstadEvalOptions, evaluate_partstad
 from partlift.metrics.segmentation import semantic_miou
 

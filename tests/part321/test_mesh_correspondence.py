@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from helpers import assert_close
+from partlift.experiments.part_transfer import transfer_scores
 from partlift.models.pointnet2 import PointNet2Config
 from partlift.part321.correspondence import (
     CorrespondenceConfig,
@@ -17,7 +18,6 @@ from partlift.part321.correspondence import (
     pretrain_pointnet,
     save_encoder,
 )
-from partlift.report.part_transfer import transfer_scores
 from partlift.shapes.registry import generate
 
 TINY = PointNet2Config(npoints=(32, 8), widths=(16, 32, 64), dim=8)

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from helpers import assert_close
+from partlift.experiments.part321_scoring import format_methods_table, prediction_record, summarize
 from partlift.part321.data import TEMPLATE, synthesize_training_images
 from partlift.part321.deformation import DeformationConfig
 from partlift.part321.feature_training import FeatureTrainingConfig
 from partlift.part321.inference import InferenceConfig
 from partlift.part321.model import Part321, Part321Config
-from partlift.report.eval_part321 import format_methods_table, prediction_record, summarize
 from partlift.shapes.registry import generate
 
 FAST = InferenceConfig(pose_steps=4, part_steps=4, distance_factors=(1.0,))
@@ -78,7 +78,7 @@ def test_variants_share_the_pose_stage_and_ablate_one_thing_each(tiny_model):
 
 
 def test_prediction_record_round_trips_through_the_eval_format(tiny_model, tmp_path):
-    from partlift.datasets.eval_formats import read_part321_record
+    from partlift.metrics.eval_formats import read_part321_record
 
     model, images = tiny_model
     pred = model.predict(images[0].image, images[0].camera)

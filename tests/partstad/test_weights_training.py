@@ -11,7 +11,6 @@ from fixtures import toy_table
 
 from helpers import assert_close
 from partlift.errors import InvalidGeometryError, LabelMismatchError
-from partlift.metrics.segmentation import semantic_miou
 from partlift.partstad.config import (
     NoiseConfig,
     PartSTADConfig,
@@ -23,7 +22,7 @@ from partlift.partstad.config import (
     config_to_dict,
 )
 from partlift.partstad.losses import ce_loss, mriou_loss, superpoint_soft_labels
-from partlift.partstad.model import PartSTAD, _miou
+from partlift.partstad.model import PartSTAD
 from partlift.partstad.weight_net import WeightNet, positional_encoding, proposal_geometry
 
 
@@ -101,16 +100,6 @@ def test_ce_loss_reference():
     n = np.array([3, 1, 4, 1, 5])
     ref = sum(-n[i] * (g[i] * np.log(p[i])).sum() for i in range(5)) / n.sum()
     assert_close(float(ce_loss(torch.tensor(p), torch.tensor(g), torch.tensor(n))), ref, atol=1e-12)
-
-
-def test_internal_miou_agrees_with_metrics_module():
-    rng = np.random.default_rng(2)
-    preds = [rng.integers(-1, 3, 50) for _ in range(4)]
-    gts = [rng.integers(-1, 3, 50) for _ in range(4)]
-    gts[0][gts[0] == 2] = 0  # a part absent from one shape
-    ref = semantic_miou({"C": preds}, {"C": gts}, {"C": ("a", "b", "c")}).table
-    got = _miou(preds, gts, 3)
-    assert_close(got, ref.overall if hasattr(ref, "overall") else ref.mean(), atol=1e-12)
 
 
 def small_config(**kw) -> PartSTADConfig:

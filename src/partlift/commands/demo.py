@@ -21,7 +21,8 @@ def demo(quick: bool, out_dir: str | None, seed: int, progress: bool) -> None:
     metrics and writes report.html with tables, galleries and 3D views. Interrupt it any time:
     running the same command again continues where it stopped and reuses what was trained.
     """
-    from partlift.report.demo import demo_config, run_demo
+    from partlift.experiments.demo import demo_config, run_demo
+    from partlift.report.demo_report import build_report
 
     run_dir = Path(out_dir) if out_dir else Path("runs") / ("demo-quick" if quick else "demo")
     cfg = demo_config(quick=quick, seed=seed)
@@ -29,8 +30,10 @@ def demo(quick: bool, out_dir: str | None, seed: int, progress: bool) -> None:
                f"(PartSTAD on {', '.join(cfg.partstad.categories)}; Part321 on {', '.join(cfg.part321.categories)})")
     t0 = time.perf_counter()
     try:
-        path = run_demo(cfg, run_dir, progress=progress, log=click.echo)
+        run_demo(cfg, run_dir, progress=progress, log=click.echo)
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted; run the same command again to continue from {run_dir}", err=True)
         raise SystemExit(130) from None
+    path = build_report(run_dir)
+    click.echo(f"report: {path}")
     click.echo(f"done in {time.perf_counter() - t0:.0f} s. Open {path.resolve().as_uri()}")

@@ -96,37 +96,6 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
     click.echo("trained in " + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) + f"; model in {out}")
 
 
-def _overlay(image: np.ndarray, pred) -> np.ndarray:
-    from PIL import Image, ImageDraw
-
-    from partlift.render.shading import part_palette
-
-    img = np.asarray(image)[..., :3].astype(np.float32)
-    pal = part_palette(len(pred.part_names)).astype(np.float32)
-    m = pred.mask
-    if m.shape != img.shape[:2]:
-        m = np.asarray(Image.fromarray(m.astype(np.int32)).resize((img.shape[1], img.shape[0]), Image.NEAREST))
-    sel = m >= 0
-    img[sel] = 0.45 * img[sel] + 0.55 * pal[m[sel]]
-    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(out)
-    cam = pred.camera
-    sx, sy = img.shape[1] / cam.width, img.shape[0] / cam.height
-    edges = [(i, i ^ (1 << b)) for i in range(8) for b in range(3) if not i & (1 << b)]
-    for k, box in enumerate(pred.boxes):
-        if box is None:
-            continue
-        c = box.corners()
-        if (c[:, 2] <= 1e-6).any():
-            continue
-        u = (cam.fx * c[:, 0] / c[:, 2] + cam.cx) * sx
-        v = (cam.fy * c[:, 1] / c[:, 2] + cam.cy) * sy
-        col = tuple(int(x) for x in pal[k])
-        for a, b in edges:
-            draw.line([(u[a], v[a]), (u[b], v[b])], fill=col, width=1)
-    return np.asarray(out)
-
-
 @click.command("detect")
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("image_path", type=click.Path(exists=True, dir_okay=False))
@@ -146,6 +115,7 @@ def detect(model_dir, image_path, camera_json, out_prefix, steps) -> None:
     from partlift.datasets.generation import write_json_atomic
     from partlift.part321.model import Part321
     from partlift.render.camera import Camera
+    from partlift.report.figures import detection_figure, save_png
 
     model = Part321.load(model_dir)
     try:
@@ -162,7 +132,9 @@ def detect(model_dir, image_path, camera_json, out_prefix, steps) -> None:
     result = {"model": str(model_dir), "image": str(image_path), "category": model.meta.get("category"),
               **pred.to_dict()}
     write_json_atomic(prefix.with_suffix(".json"), result)
-    Image.fromarray(_overlay(image, pred)).save(prefix.with_suffix(".png"))
+    figure = detection_figure(image, pred.mask, pred.boxes, pred.camera.K, (pred.camera.height, pred.camera.width),
+                              len(pred.part_names))
+    save_png(prefix.with_suffix(".png"), figure)
     p = pred
     click.echo(f"pose: azimuth {np.degrees(p.azimuth):.1f}, elevation {np.degrees(p.elevation):.1f}, "
                f"theta {np.degrees(p.theta):.1f} deg, distance {p.distance:.2f} ({p.seconds['total']:.1f} s)")
@@ -179,8 +151,8 @@ def detect(model_dir, image_path, camera_json, out_prefix, steps) -> None:
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def bench_part321(quick, json_out, categories, test_images, workdir, progress) -> None:
     """Train and evaluate Part321, its ablations and a 2D U-Net baseline on the embedded data."""
+    from partlift.experiments.part321_benchmark import BenchSettings, format_bench, quick_settings, run_bench
     from partlift.part321.correspondence import default_cache_dir
-    from partlift.report.bench_part321 import BenchSettings, format_bench, quick_settings, run_bench
 
     settings = quick_settings() if quick else BenchSettings()
     if categories:
@@ -202,7 +174,7 @@ def bench_part321(quick, json_out, categories, test_images, workdir, progress) -
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def bench_transfer(json_out, categories, meshes, methods, progress) -> None:
     """Table 3: transfer the template's parts to other meshes by mesh-to-mesh correspondence."""
-    from partlift.report.bench_part321 import TransferSettings, format_transfer, run_transfer_bench
+    from partlift.experiments.part321_benchmark import TransferSettings, format_transfer, run_transfer_bench
 
     settings = TransferSettings(
         categories=tuple(c.strip() for c in categories.split(",") if c.strip()) if categories else (),

@@ -1,6 +1,6 @@
 """PartSTAD commands: ``partlift train partstad``, ``partlift segment``, ``partlift bench partstad``.
 
-The benchmark itself is :mod:`partlift.report.bench_partstad`.
+The benchmark itself is :mod:`partlift.experiments.partstad_benchmark`.
 """
 
 from __future__ import annotations
@@ -13,18 +13,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-from partlift.errors import LabelMismatchError, ReadError
-from partlift.report.bench_partstad import (  # noqa: F401  (re-exported for scripts)
-    ALL_METHODS,
-    BenchSettings,
-    _categories_in,
-    _embedded_root,
-    evaluate_runs,
-    format_bench,
-    load_split,
-    quick_settings,
-    run_bench,
-)
+from partlift.datasets.cache import embedded_points_root
+from partlift.datasets.loaders import load_partnete_split, partnete_categories
+from partlift.errors import LabelMismatchError
+from partlift.experiments.partstad_benchmark import BenchSettings, format_bench, quick_settings, run_bench
 
 # ============================================================================================ train
 
@@ -61,15 +53,15 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
     from partlift.partstad.config import PartSTADConfig
     from partlift.partstad.model import PartSTAD
 
-    root = Path(data_dir) if data_dir else _embedded_root(category, progress)
-    few = load_split(root, "few_shot", category)
+    root = Path(data_dir) if data_dir else embedded_points_root(category, progress)
+    few = load_partnete_split(root, "few_shot", category)
     if not few:
-        cats = _categories_in(root, "few_shot")
+        cats = partnete_categories(root, "few_shot")
         raise LabelMismatchError(
             f"category {category!r} has no few-shot shapes in {root / 'few_shot'}; available: "
             f"{', '.join(cats) if cats else 'none'}"
         )
-    val = load_split(root, val_split, category, val_shapes)
+    val = load_partnete_split(root, val_split, category, val_shapes)
     if not val:
         click.echo(f"note: no {val_split}/{category} shapes in {root}: the last epoch is kept "
                    "(pass --val-split to choose epochs on held-out shapes)")
@@ -94,66 +86,6 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
 # ============================================================================================ segment
 
 
-def _read_input(path: Path, num_points: int, seed: int):
-    """(points (N, 3), colours (N, 3) or None, source kind) of a .ply cloud or a mesh."""
-    import trimesh
-
-    from partlift.geometry.io import MESH_SUFFIXES, load_part_mesh
-    from partlift.geometry.sampling import sample_surface
-
-    if path.suffix.lower() not in MESH_SUFFIXES:
-        raise ReadError(f"unsupported input {path.suffix!r}; use a .ply point cloud or a mesh "
-                        f"({', '.join(MESH_SUFFIXES)})")
-    try:
-        loaded = trimesh.load(path, process=False)
-    except Exception as exc:  # trimesh raises many types for corrupt files
-        raise ReadError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
-    if isinstance(loaded, trimesh.PointCloud):
-        pts = np.asarray(loaded.vertices, np.float64)
-        col = None
-        raw = getattr(loaded, "colors", None)
-        if raw is not None and len(raw) == len(pts) and len(pts):
-            col = np.asarray(raw, np.float32)[:, :3] / 255.0
-        if len(pts) == 0:
-            raise ReadError(f"{path} holds no points")
-        return pts, col, "point cloud"
-    mesh = load_part_mesh(path)
-    cloud = sample_surface(mesh, num_points, seed=seed)
-    return cloud.points, cloud.colors, f"mesh sampled to {num_points} points"
-
-
-def write_labelled_ply(path: Path, points: np.ndarray, colors: np.ndarray, labels: np.ndarray,
-                       instances: np.ndarray) -> None:
-    """Binary PLY with x y z (float), red green blue (uchar), label and instance (int)."""
-    n = len(points)
-    dt = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1"),
-                   ("label", "<i4"), ("instance", "<i4")])
-    rec = np.zeros(n, dt)
-    for i, k in enumerate("xyz"):
-        rec[k] = points[:, i]
-    rgb = np.clip(np.round(colors * 255), 0, 255).astype(np.uint8)
-    rec["red"], rec["green"], rec["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
-    rec["label"], rec["instance"] = labels, instances
-    header = "\n".join([
-        "ply", "format binary_little_endian 1.0", "comment partlift segment: label = part index (-1 none)",
-        f"element vertex {n}", "property float x", "property float y", "property float z",
-        "property uchar red", "property uchar green", "property uchar blue", "property int label",
-        "property int instance", "end_header",
-    ]) + "\n"
-    path.write_bytes(header.encode() + rec.tobytes())
-
-
-def _part_colors(labels: np.ndarray, num_parts: int) -> np.ndarray:
-    from partlift.render.shading import part_palette
-
-    pal = np.asarray(part_palette(max(num_parts, 1)), np.float32)
-    pal = pal / 255.0 if pal.max() > 1.0 else pal
-    out = np.full((len(labels), 3), 0.75, np.float32)
-    ok = labels >= 0
-    out[ok] = pal[labels[ok], :3]
-    return out
-
-
 @click.command("segment")
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("input_path", type=click.Path(exists=True, dir_okay=False))
@@ -169,22 +101,23 @@ def segment(model_dir, input_path, out_dir, num_points, category, seed) -> None:
     Writes <stem>_parts.ply (points coloured by part, with label / instance properties),
     <stem>_parts.json (labels, instances with confidences, timings) and <stem>_views.png.
     """
-    from PIL import Image
-
+    from partlift.geometry.io import load_points_or_mesh, write_labelled_ply
     from partlift.partstad.model import PartSTAD
     from partlift.partstad.views import render_views
+    from partlift.render.shading import label_colors
+    from partlift.report.figures import save_png, view_mosaic
 
     model = PartSTAD.load(model_dir)
     if category:
         model.check_category(category)
     path = Path(input_path)
-    pts, col, kind = _read_input(path, num_points, seed)
+    pts, col, kind = load_points_or_mesh(path, num_points, seed)
     t0 = time.perf_counter()
     pred = model.predict(pts, col)
     seconds = time.perf_counter() - t0
     out = Path(out_dir or f"{path.stem}-parts")
     out.mkdir(parents=True, exist_ok=True)
-    colors = _part_colors(pred.semantic, model.num_parts)
+    colors = label_colors(pred.semantic, model.num_parts)
     finite = np.isfinite(pts).all(1)
     write_labelled_ply(out / f"{path.stem}_parts.ply", np.where(finite[:, None], pts, 0.0), colors, pred.semantic,
                        pred.instances.ids)
@@ -209,11 +142,7 @@ def segment(model_dir, input_path, out_dir, num_points, category, seed) -> None:
     keep = np.flatnonzero(finite)
     norm = unit_sphere_normalization(pts[keep])
     views = render_views(norm.apply(pts[keep]), colors[keep], model.config.views)
-    imgs = list(views.image)
-    half = (len(imgs) + 1) // 2
-    rows = [np.concatenate(imgs[:half], 1), np.concatenate(imgs[half:] + [np.full_like(imgs[0], 255)] *
-                                                            (2 * half - len(imgs)), 1)]
-    Image.fromarray(np.concatenate(rows, 0)).save(out / f"{path.stem}_views.png")
+    save_png(out / f"{path.stem}_views.png", view_mosaic(list(views.image)))
     counts = ", ".join(f"{n}: {c}" for n, c in report["part_point_counts"].items())
     click.echo(f"{path.name} ({kind}): {counts}; unlabelled {report['unlabelled_points']}; "
                f"{len(ins)} instances; {seconds:.2f} s")

@@ -89,3 +89,14 @@ def ensure_embedded_dataset(
         if not manifest_complete(path / "manifests" / f"{category}.json", root=path):
             generate_points_dataset(cfg, path, workers=workers, progress=progress)
     return path
+
+
+def embedded_points_root(category: str, progress: bool = False) -> Path:
+    """Root of the embedded PartNetE-style dataset of ``category``, generated on first use."""
+    from partlift.errors import LabelMismatchError
+    from partlift.shapes.registry import list_categories
+
+    cats = list_categories("partnete")
+    if category not in cats:
+        raise LabelMismatchError(f"no embedded PartNetE-style category {category!r}; available: {', '.join(cats)}")
+    return ensure_embedded_dataset("points", category, progress=progress)

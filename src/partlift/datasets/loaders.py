@@ -39,6 +39,8 @@ __all__ = [
     "load_dst_annotation",
     "load_mesh_folder",
     "load_partnete_meta",
+    "load_partnete_split",
+    "partnete_categories",
 ]
 
 
@@ -54,7 +56,7 @@ def load_partnete_meta(root: str | os.PathLike) -> dict[str, list[str]]:
                 return {k: list(v) for k, v in json.loads(p.read_text()).items()}
             except (OSError, ValueError, AttributeError) as exc:
                 raise ReadError(f"cannot read part lists from {p}: {exc}") from exc
-    from partlift.datasets.partnete_meta import PARTNETE_PARTS
+    from partlift.metrics.partnete_meta import PARTNETE_PARTS
 
     return {k: list(v) for k, v in PARTNETE_PARTS.items()}
 
@@ -114,6 +116,28 @@ def iter_partnete(
 
 
 # ---------------------------------------------------------------------------------------- meshes
+def load_partnete_split(root: str | os.PathLike, split: str, category: str,
+                        limit: int | None = None) -> list[PartPointCloud]:
+    """Labelled clouds of ``<root>/<split>/<category>``, at most ``limit`` ([] when the split or the
+    category folder does not exist, so optional splits such as ``val/`` need no special case)."""
+    if not (Path(root) / split).is_dir():
+        return []
+    try:
+        found = list_partnete_shapes(root, split, category)
+    except ReadError:
+        return []
+    if not found:
+        return []
+    shapes = list(iter_partnete(root, split, category))
+    return shapes[:limit] if limit is not None else shapes
+
+
+def partnete_categories(root: str | os.PathLike, split: str) -> list[str]:
+    """Sorted category folder names of ``<root>/<split>`` ([] when the split does not exist)."""
+    base = Path(root) / split
+    return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+
 def load_mesh_folder(folder: str | os.PathLike, recursive: bool = False) -> list[PartMesh]:
     """Every mesh file in a folder (OBJ, PLY, GLB, GLTF, STL, OFF), with its ``.labels.json`` sidecar
     when there is one, sorted by path."""

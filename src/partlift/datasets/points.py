@@ -198,7 +198,7 @@ def _points_task(task: dict) -> dict[str, dict[str, str]]:
 
 
 def _category_parts(config: PointsDatasetConfig) -> list[str]:
-    from partlift.datasets.partnete_meta import PARTNETE_PARTS
+    from partlift.metrics.partnete_meta import PARTNETE_PARTS
 
     if config.generator:
         return list(generate_shape(config.category, config.shape_seed("few_shot", 0), config.generator).part_names)

@@ -261,3 +261,57 @@ def save_partnete_labels(path: str | os.PathLike, semantic: np.ndarray, instance
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npy")
     np.save(tmp, {"semantic_seg": np.asarray(semantic, np.int32), "instance_seg": np.asarray(instance, np.int32)})
     os.replace(tmp, path)
+
+
+def load_points_or_mesh(path: str | os.PathLike, num_points: int, seed: int = 0):
+    """A point cloud (.ply) as it is, or a mesh sampled to ``num_points`` surface points (seeded).
+
+    Returns (points (N, 3) float64, colours (N, 3) float32 in [0, 1] or None, a short description of
+    the source for messages)."""
+    import trimesh
+
+    from partlift.geometry.sampling import sample_surface
+
+    path = _existing(path, "input")
+
+    if path.suffix.lower() not in MESH_SUFFIXES:
+        raise ReadError(f"unsupported input {path.suffix!r}; use a .ply point cloud or a mesh "
+                        f"({', '.join(MESH_SUFFIXES)})")
+    try:
+        loaded = trimesh.load(path, process=False)
+    except Exception as exc:  # trimesh raises many types for corrupt files
+        raise ReadError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
+    if isinstance(loaded, trimesh.PointCloud):
+        pts = np.asarray(loaded.vertices, np.float64)
+        col = None
+        raw = getattr(loaded, "colors", None)
+        if raw is not None and len(raw) == len(pts) and len(pts):
+            col = np.asarray(raw, np.float32)[:, :3] / 255.0
+        if len(pts) == 0:
+            raise ReadError(f"{path} holds no points")
+        return pts, col, "point cloud"
+    mesh = load_part_mesh(path)
+    cloud = sample_surface(mesh, num_points, seed=seed)
+    return cloud.points, cloud.colors, f"mesh sampled to {num_points} points"
+
+
+def write_labelled_ply(path: str | os.PathLike, points: np.ndarray, colors: np.ndarray, labels: np.ndarray,
+                       instances: np.ndarray) -> None:
+    """Binary PLY of ``points`` (N, 3) with ``colors`` (N, 3) in [0, 1] -> uchar red green blue, and
+    int ``labels`` (part index, -1 none) and ``instances`` (N,) as extra vertex properties."""
+    n = len(points)
+    dt = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1"),
+                   ("label", "<i4"), ("instance", "<i4")])
+    rec = np.zeros(n, dt)
+    for i, k in enumerate("xyz"):
+        rec[k] = points[:, i]
+    rgb = np.clip(np.round(colors * 255), 0, 255).astype(np.uint8)
+    rec["red"], rec["green"], rec["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    rec["label"], rec["instance"] = labels, instances
+    header = "\n".join([
+        "ply", "format binary_little_endian 1.0", "comment partlift segment: label = part index (-1 none)",
+        f"element vertex {n}", "property float x", "property float y", "property float z",
+        "property uchar red", "property uchar green", "property uchar blue", "property int label",
+        "property int instance", "end_header",
+    ]) + "\n"
+    atomic_write_bytes(path, header.encode() + rec.tobytes())

@@ -3,7 +3,7 @@
 Layouts (docs/FORMATS.md, "Metric files"):
 
 * PartNetE: ``<root>/<Category>/<shape_id>/label.npy``; optional ``<gt root>/meta.json`` =
-  {category: [part names]} (else the built-in :data:`~partlift.datasets.partnete_meta.PARTNETE_PARTS`).
+  {category: [part names]} (else the built-in :data:`~partlift.metrics.partnete_meta.PARTNETE_PARTS`).
 * Part321: ``<root>/<Category>/<image_id>.json``; optional ``<gt root>/meta.json`` likewise.
 
 Directories and files whose name starts with ``.`` are not data and are not listed.

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from partlift.datasets.eval_formats import Part321Part, Part321Record, read_part321_record
 from partlift.errors import LabelMismatchError
 from partlift.geometry.boxes import Box3D, aabb, oriented_box
 from partlift.metrics.box3d import DEFAULT_MIN_SIZE, box_iou_3d
 from partlift.metrics.chamfer import ChamferOptions, chamfer_distance
+from partlift.metrics.eval_formats import Part321Part, Part321Record, read_part321_record
 from partlift.metrics.eval_report import EvalReport
 from partlift.metrics.image2d import part_mask_counts
 from partlift.metrics.io import Problems, check_extra, check_root, discover_records, read_meta

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from partlift.datasets.eval_formats import PartneteLabels, read_partnete_label_file
-from partlift.datasets.partnete_meta import PARTNETE_PARTS
 from partlift.errors import LabelMismatchError
+from partlift.metrics.eval_formats import PartneteLabels, read_partnete_label_file
 from partlift.metrics.eval_report import EvalReport
 from partlift.metrics.instance import ShapeInstanceStats, instance_map_from_stats, shape_instance_stats_from_labels
 from partlift.metrics.io import Problems, check_extra, check_root, discover_partnete, read_meta
+from partlift.metrics.partnete_meta import PARTNETE_PARTS
 from partlift.metrics.segmentation import semantic_miou_from_ious, shape_part_ious
 
 

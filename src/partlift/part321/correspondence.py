@@ -27,7 +27,7 @@ from partlift.errors import PartliftError
 from partlift.geometry.normalize import unit_box_normalization
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.sampling import sample_surface
-from partlift.models.losses import chamfer_distance_torch
+from partlift.metrics.chamfer import chamfer_distance_torch
 from partlift.models.pointnet2 import CapsuleAtlasDecoder, PointNet2Config, PointNet2Encoder
 from partlift.part321.inference import torch_threads
 

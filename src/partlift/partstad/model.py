@@ -31,6 +31,7 @@ import torch
 
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.pointcloud import PartPointCloud
+from partlift.metrics.segmentation import semantic_miou
 from partlift.partstad.config import (
     PartSTADConfig,
     config_from_dict,
@@ -75,22 +76,6 @@ class _TrainShape:
     soft: torch.Tensor  # (K, C+1)
     sizes: torch.Tensor
     valid: torch.Tensor
-
-
-def _miou(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray], num_parts: int) -> float:
-    """PartNetE mIoU of one category, for epoch selection only (the reported numbers come from
-    ``partlift.metrics``, a higher layer; tests check the two agree)."""
-    sums, counts = np.zeros(num_parts), np.zeros(num_parts)
-    for p, g in zip(preds, gts, strict=True):
-        for c in range(num_parts):
-            gc = g == c
-            if not gc.any():
-                continue
-            pc = p == c
-            sums[c] += (gc & pc).sum() / (gc | pc).sum()
-            counts[c] += 1
-    ok = counts > 0
-    return float((sums[ok] / counts[ok]).mean()) if ok.any() else float("nan")
 
 
 class PartSTAD:
@@ -311,7 +296,8 @@ class PartSTAD:
             for t in shapes:
                 preds.append(self._sp_labels(t)[0][t.ps.superpoints])
                 gts.append(t.ps.labels)
-        return _miou(preds, gts, self.num_parts)
+        names = [str(c) for c in range(self.num_parts)]
+        return semantic_miou({"val": preds}, {"val": gts}, {"val": names}).table.overall
 
     # ------------------------------------------------------------------------------ predict
     def _sp_labels(self, ts: _TrainShape) -> tuple[np.ndarray, np.ndarray]:

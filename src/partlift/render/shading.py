@@ -221,3 +221,13 @@ def render_mesh(
         rgb=rgb, depth=frag.depth, face_ids=frag.face_ids, bary=frag.bary,
         part_masks=part_masks, instance_masks=inst_masks,
     )
+
+
+def label_colors(labels: np.ndarray, num_parts: int) -> np.ndarray:
+    """(N, 3) float32 colours in [0, 1] of (N,) part labels: :func:`part_palette`, grey 0.75 for -1."""
+    pal = np.asarray(part_palette(max(num_parts, 1)), np.float32)
+    pal = pal / 255.0 if pal.max() > 1.0 else pal
+    out = np.full((len(labels), 3), 0.75, np.float32)
+    ok = labels >= 0
+    out[ok] = pal[labels[ok], :3]
+    return out

@@ -1,9 +1,9 @@
 """The demo's HTML page, built only from what a demo run saved (``partlift report RUN_DIR``).
 
-Inputs under ``RUN_DIR`` (written by :mod:`partlift.report.demo`): ``run.json`` (provenance, stage
-timings), ``config.json``, ``partstad/results.json`` + ``partstad/gallery/gallery.json``,
-``part321/results.json`` + ``part321/gallery/gallery.json``, and the gallery PNG / NPZ files. A
-method whose results are missing is reported as not run; nothing is recomputed.
+Inputs under ``RUN_DIR`` (written by :mod:`partlift.experiments.demo`): ``run.json`` (provenance, stage
+timings), ``config.json``, ``partstad/results.json``, ``part321/results.json`` and the gallery data
+(``<method>/gallery/data.json`` and its NPZ files, drawn by :mod:`partlift.report.gallery`). A method
+whose results are missing is reported as not run; nothing is recomputed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from partlift.report.gallery import draw_part321_gallery, draw_partstad_gallery
 from partlift.report.html import Report
 from partlift.report.paper_numbers import PART321_PAPER, PART321_SOURCE, PARTSTAD_PAPER, PARTSTAD_SOURCE
 
@@ -123,7 +124,7 @@ def _partstad_section(rep: Report, run_dir: Path, cfg: dict) -> None:
             if parts:
                 rep.table(["category"] + list(parts), [[c] + [_pct(v) for v in parts.values()]])
 
-    gal = _read_json(run_dir / "partstad" / "gallery" / "gallery.json") or []
+    gal = draw_partstad_gallery(run_dir)
     if gal:
         rep.heading("Gallery", level=3, anchor="partstad-gallery")
         rep.paragraph("Per test shape and view: the input point cloud rendered in one of the 10 views | the 2D "
@@ -192,7 +193,7 @@ def _part321_section(rep: Report, run_dir: Path, cfg: dict) -> None:
         rep.table(["category", "Acc@pi/6 (%)", "Chamfer (x10^2)", "3D box IoU (%)", "2D mIoU (%)",
                    "2D baseline mIoU (%)"], crows)
 
-    gal = _read_json(run_dir / "part321" / "gallery" / "gallery.json") or []
+    gal = draw_part321_gallery(run_dir)
     if gal:
         rep.heading("Gallery", level=3, anchor="part321-gallery")
         rep.paragraph("Per test image: input | predicted 2D parts (projection of the recognised 3D parts) | "
@@ -260,7 +261,7 @@ def _provenance_section(rep: Report, info: dict, cfg: dict) -> None:
 
 def build_report(run_dir: str | Path) -> Path:
     """Write ``RUN_DIR/report.html`` from the saved results of a demo run; returns its path."""
-    from partlift.report.demo import load_run_info
+    from partlift.experiments.demo import load_run_info
 
     run_dir = Path(run_dir)
     info = load_run_info(run_dir)

@@ -115,6 +115,30 @@ def draw_boxes(image: np.ndarray, boxes: Sequence[Box3D | None], K: np.ndarray, 
     return np.asarray(pil)
 
 
+def detection_figure(image: np.ndarray, mask: np.ndarray, boxes: Sequence[Box3D | None], K: np.ndarray,  # noqa: N803
+                     image_size: tuple[int, int], num_parts: int) -> np.ndarray:
+    """A Part321 detection over its input: the 2D part ``mask`` (h, w) int blended in part colours and
+    the camera-frame part ``boxes`` projected with ``K``, whose image is ``image_size`` (height, width);
+    mask and intrinsics are scaled to the input's size when it differs."""
+    img = np.asarray(image)[..., :3]
+    h, w = img.shape[:2]
+    m = np.asarray(mask)
+    if m.shape != (h, w):
+        m = np.asarray(Image.fromarray(m.astype(np.int32)).resize((w, h), Image.NEAREST))
+    sx, sy = w / image_size[1], h / image_size[0]
+    k = np.asarray(K, np.float64) * np.array([[sx], [sy], [1.0]])
+    return draw_boxes(overlay_labels(img, m, num_parts), boxes, k, palette(num_parts), dim=False)
+
+
+def view_mosaic(images: Sequence[np.ndarray], rows: int = 2) -> np.ndarray:
+    """Equal-size (H, W, 3) uint8 views tiled row-major on ``rows`` rows, white where a row runs short."""
+    imgs = [np.asarray(i) for i in images]
+    cols = -(-len(imgs) // rows)
+    blank = np.full_like(imgs[0], 255)
+    imgs += [blank] * (rows * cols - len(imgs))
+    return np.concatenate([np.concatenate(imgs[r * cols:(r + 1) * cols], 1) for r in range(rows)], 0)
+
+
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement by an integer factor (keeps label edges crisp)."""
     if factor <= 1:

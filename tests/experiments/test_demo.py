@@ -14,15 +14,16 @@ from click.testing import CliRunner
 from PIL import Image
 
 from partlift.cli import cli
+from partlift.experiments import demo as demo_module
+from partlift.experiments.demo import DemoConfig, demo_config, run_demo
+from partlift.experiments.partstad_benchmark import BenchSettings as PartSTADSettings
 from partlift.part321.baseline2d import Seg2DTrainConfig
 from partlift.part321.correspondence import PretrainConfig
 from partlift.part321.deformation import DeformationConfig
 from partlift.part321.feature_training import FeatureTrainingConfig
 from partlift.part321.inference import InferenceConfig
 from partlift.part321.model import Part321Config
-from partlift.report import demo as demo_module
-from partlift.report.bench_partstad import BenchSettings as PartSTADSettings
-from partlift.report.demo import DemoConfig, demo_config, run_demo
+from partlift.report.demo_report import build_report
 
 STAGES = ["partstad", "partstad_gallery", "part321", "part321_gallery"]
 
@@ -65,7 +66,8 @@ def demo_run(tmp_path_factory):
     with pytest.raises(KeyboardInterrupt):
         run_demo(cfg, run_dir, progress=False, log=logs.append)
     first_done = sorted(p.stem for p in (run_dir / "stages").glob("*.json"))
-    report = run_demo(cfg, run_dir, progress=False, log=logs.append)
+    run_demo(cfg, run_dir, progress=False, log=logs.append)
+    report = build_report(run_dir)
     yield {"dir": run_dir, "report": report, "cfg": cfg, "first_done": first_done, "logs": logs, "calls": calls}
     mp.undo()
 
@@ -85,6 +87,7 @@ def test_rerun_reuses_every_stage(demo_run, monkeypatch):
     for name in ("_partstad_stage", "_partstad_gallery", "_part321_stage", "_part321_gallery"):
         monkeypatch.setattr(demo_module, name, must_not_run)
     run_demo(demo_run["cfg"], demo_run["dir"], progress=False, log=lambda s: None)
+    build_report(demo_run["dir"])  # as `partlift demo` does after the stages
     info = json.loads((demo_run["dir"] / "run.json").read_text())
     assert info["reused_stages"] == STAGES
 
@@ -184,7 +187,7 @@ def test_demo_seed_reaches_both_methods():
 
 def test_report_of_an_unfinished_run_says_how_to_continue(tmp_path):
     from partlift.errors import ReadError
-    from partlift.report.demo import load_run_info
+    from partlift.experiments.demo import load_run_info
 
     (tmp_path / "stages").mkdir()
     with pytest.raises(ReadError, match="unfinished demo run"):

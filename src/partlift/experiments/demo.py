@@ -1,13 +1,14 @@
 """``partlift demo``: both methods on the embedded data, end to end, into one HTML report.
 
-Stages (each resumable; markers in ``<run_dir>/stages``, see :mod:`partlift.report.stages`):
+Stages (each resumable; markers in ``<run_dir>/stages``, see :mod:`partlift.experiments.stages`):
 
-1. ``partstad``         - :func:`partlift.report.bench_partstad.run_bench` on the PartSTAD categories
+1. ``partstad``         - :func:`partlift.experiments.partstad_benchmark.run_bench` on the PartSTAD categories
                           (trains the proposal CNN and the weight network, scores with the metrics layer).
 2. ``partstad_gallery`` - views, proposals, predictions and ground truth of a few test shapes.
-3. ``part321``          - :func:`partlift.report.bench_part321.run_bench` on the Part321 categories.
+3. ``part321``          - :func:`partlift.experiments.part321_benchmark.run_bench` on the Part321 categories.
 4. ``part321_gallery``  - input, predicted 2D parts, predicted 3D boxes and ground truth of a few images.
-5. the report           - :func:`partlift.report.demo_report.build_report`, always rebuilt (cheap).
+The page itself is drawn by :func:`partlift.report.demo_report.build_report` (cheap; ``partlift demo`` and
+``partlift report`` call it after the stages).
 
 Everything a stage computes is saved under the run folder, so ``partlift report RUN_DIR`` rebuilds the
 page without recomputing, and the trained models of an interrupted run are reused by the next one.
@@ -23,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from partlift.report.bench_part321 import BenchSettings as Part321Settings
-from partlift.report.bench_partstad import BenchSettings as PartSTADSettings
-from partlift.report.stages import StageRunner
+from partlift.experiments.part321_benchmark import BenchSettings as Part321Settings
+from partlift.experiments.partstad_benchmark import BenchSettings as PartSTADSettings
+from partlift.experiments.stages import StageRunner
 
 DEMO_FORMAT = "partlift-demo/1"
 
@@ -59,13 +60,13 @@ class DemoConfig:
 
 def demo_config(quick: bool = False, seed: int = 0) -> DemoConfig:
     """The demo presets: 2 PartSTAD + 2 Part321 categories; full <= 15 min, quick <= 3 min on 2 CPU cores."""
+    from partlift.experiments.part321_benchmark import quick_settings as part321_quick
     from partlift.part321.baseline2d import Seg2DTrainConfig
     from partlift.part321.correspondence import PretrainConfig
     from partlift.part321.deformation import DeformationConfig
     from partlift.part321.feature_training import FeatureTrainingConfig
     from partlift.part321.inference import InferenceConfig
     from partlift.part321.model import Part321Config
-    from partlift.report.bench_part321 import quick_settings as part321_quick
 
     base321 = part321_quick()
     if quick:
@@ -99,7 +100,7 @@ def _write_json(path: Path, obj) -> None:
 
 # ------------------------------------------------------------------------------------------- PartSTAD
 def _partstad_stage(cfg: DemoConfig, run_dir: Path, progress: bool, log) -> dict:
-    from partlift.report.bench_partstad import run_bench
+    from partlift.experiments.partstad_benchmark import run_bench
 
     result = run_bench(cfg.partstad, run_dir / "partstad", methods=cfg.partstad_methods, progress=progress, log=log)
     _write_json(run_dir / "partstad" / "results.json", result)
@@ -107,10 +108,11 @@ def _partstad_stage(cfg: DemoConfig, run_dir: Path, progress: bool, log) -> dict
 
 
 def _partstad_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
-    """Per category: a few test shapes' views, proposals, prediction and ground truth, plus 3D viewer data."""
+    """Per category: a few test shapes' views, proposals, prediction and ground truth, saved as arrays
+    (``partstad/gallery/data.json`` + one NPZ per shape) for :mod:`partlift.report.gallery` to draw."""
+    from partlift.datasets.cache import embedded_points_root
+    from partlift.datasets.loaders import load_partnete_split as load_split
     from partlift.partstad.model import PartSTAD
-    from partlift.report.bench_partstad import _embedded_root, load_split
-    from partlift.report.figures import draw_proposals, owner_label_image, save_png, upscale
 
     out = run_dir / "partstad" / "gallery"
     entries = []
@@ -120,72 +122,45 @@ def _partstad_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
             log(f"[partstad_gallery] no PartSTAD model for {cat}; skipped")
             continue
         model = PartSTAD.load(model_dir, cache_dir=run_dir / "partstad" / "cache")
-        shapes = load_split(_embedded_root(cat, False), "test", cat, cfg.gallery_shapes)
-        n = len(model.part_names)
+        shapes = load_split(embedded_points_root(cat, False), "test", cat, cfg.gallery_shapes)
         for s in shapes:
             ps = model.prepare(s, keep_images=True)
             pred = model.predict_prepared(ps)
             sem = pred.semantic[ps.keep_index]
             gt = np.asarray(s.labels)[ps.keep_index]
-            row = {"category": cat, "shape": s.name, "part_names": list(model.part_names), "views": []}
-            for v in cfg.gallery_views:
-                if v >= len(ps.views.image):
-                    continue
-                pix = ps.views.point_index[v]
-                sel = ps.proposals.view == v
-                files = {
-                    "input": save_png(out / cat / f"{s.name}_v{v}_input.png", upscale(ps.views.image[v], 2)),
-                    "proposals": save_png(out / cat / f"{s.name}_v{v}_proposals.png", draw_proposals(
-                        ps.views.image[v], ps.proposals.masks[sel], ps.proposals.box[sel], ps.proposals.label[sel],
-                        ps.proposals.score[sel], n, scale=2)),
-                    "prediction": save_png(out / cat / f"{s.name}_v{v}_pred.png",
-                                           upscale(owner_label_image(pix, sem, n), 2)),
-                    "ground_truth": save_png(out / cat / f"{s.name}_v{v}_gt.png",
-                                             upscale(owner_label_image(pix, gt, n), 2)),
-                }
-                row["views"].append({"view": int(v), "num_proposals": int(sel.sum()),
-                                     **{k: str(p.relative_to(run_dir)) for k, p in files.items()}})
-            npz = out / cat / f"{s.name}_points.npz"
-            np.savez_compressed(npz, points=ps.points.astype(np.float32), pred=sem.astype(np.int16),
-                                gt=gt.astype(np.int16))
-            row["points"] = str(npz.relative_to(run_dir))
-            entries.append(row)
-    _write_json(out / "gallery.json", entries)
+            views = [v for v in cfg.gallery_views if v < len(ps.views.image)]
+            sel = np.isin(ps.proposals.view, views)
+            npz = out / cat / f"{s.name}_gallery.npz"
+            npz.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(
+                npz, points=ps.points.astype(np.float32), pred=sem.astype(np.int16), gt=gt.astype(np.int16),
+                views=np.asarray(views, np.int64), images=np.asarray(ps.views.image)[views],
+                point_index=np.asarray(ps.views.point_index)[views],
+                proposal_view=ps.proposals.view[sel], proposal_masks=ps.proposals.masks[sel],
+                proposal_box=ps.proposals.box[sel], proposal_label=ps.proposals.label[sel],
+                proposal_score=ps.proposals.score[sel])
+            entries.append({"category": cat, "shape": s.name, "part_names": list(model.part_names),
+                            "data": str(npz.relative_to(run_dir))})
+    _write_json(out / "data.json", entries)
     return {"shapes": len(entries)}
 
 
 # ------------------------------------------------------------------------------------------- Part321
 def _part321_stage(cfg: DemoConfig, run_dir: Path, progress: bool, log) -> dict:
-    from partlift.report.bench_part321 import run_bench
+    from partlift.experiments.part321_benchmark import run_bench
 
     result = run_bench(cfg.part321, run_dir / "part321", progress=progress, log=log)
     _write_json(run_dir / "part321" / "results.json", result)
     return {"pose_acc_pi6": {m: v["pose_acc_pi6"] for m, v in result["methods"].items()}}
 
 
-def _record_boxes(record, part_names) -> list:
-    from partlift.geometry.boxes import oriented_box
-
-    boxes = []
-    for name in part_names:
-        part = record.parts.get(name)
-        pts = None if part is None else part.points
-        if part is not None and part.box is not None:
-            boxes.append(part.box)
-        elif pts is not None and len(pts) >= 4:
-            boxes.append(oriented_box(pts))
-        else:
-            boxes.append(None)
-    return boxes
-
-
 def _part321_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
-    """Per category: input | predicted 2D parts | predicted 3D boxes | ground truth, plus 3D viewer data."""
+    """Per category: the first test images with their predicted and ground-truth eval records, saved
+    (``part321/gallery/data.json`` + one NPZ per image) for :mod:`partlift.report.gallery` to draw."""
     from partlift.datasets.cache import ensure_embedded_dataset
-    from partlift.datasets.eval_formats import read_part321_record
+    from partlift.experiments.part321_benchmark import dataset_config
+    from partlift.metrics.eval_formats import read_part321_record
     from partlift.part321.data import load_test_samples
-    from partlift.report.bench_part321 import dataset_config
-    from partlift.report.figures import draw_boxes, overlay_labels, palette, save_png, upscale
 
     out = run_dir / "part321" / "gallery"
     records = run_dir / "part321" / "records"
@@ -201,37 +176,15 @@ def _part321_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
                 log(f"[part321_gallery] no records for {cat}/{iid}; skipped")
                 continue
             pred, gt = read_part321_record(pred_path), read_part321_record(gt_path)
-            names = list(gt.part_names or pred.part_names or ())
-            n = len(names)
-            pal = palette(n)
-            K = s.camera.K
-            scale = max(1, 256 // max(s.image.shape[:2]))
-            pmask = pred.mask if pred.mask is not None else np.full(s.image.shape[:2], -1)
-            gmask = gt.mask if gt.mask is not None else np.full(s.image.shape[:2], -1)
-            gt_img = draw_boxes(overlay_labels(s.image, gmask, n), _record_boxes(gt, names), K, pal, scale, dim=False)
-            files = {
-                "input": save_png(out / cat / f"{iid}_input.png", upscale(s.image, scale)),
-                "parts_2d": save_png(out / cat / f"{iid}_parts2d.png",
-                                     upscale(overlay_labels(s.image, pmask, n), scale)),
-                "boxes_3d": save_png(out / cat / f"{iid}_boxes3d.png",
-                                     draw_boxes(s.image, _record_boxes(pred, names), K, pal, scale)),
-                "ground_truth": save_png(out / cat / f"{iid}_gt.png", gt_img),
-            }
-            pts, lab = [], []
-            for k, name in enumerate(names):
-                part = pred.parts.get(name)
-                if part is not None and part.points is not None and len(part.points):
-                    pts.append(np.asarray(part.points, np.float32))
-                    lab.append(np.full(len(part.points), k, np.int16))
-            npz = out / cat / f"{iid}_parts3d.npz"
+            npz = out / cat / f"{iid}_image.npz"
             npz.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(npz, points=np.concatenate(pts) if pts else np.zeros((0, 3), np.float32),
-                                labels=np.concatenate(lab) if lab else np.zeros(0, np.int16))
-            err = _pose_error_deg(pred.pose, gt.pose)
-            entries.append({"category": cat, "image": iid, "part_names": names, "pose_error_deg": err,
-                            "points": str(npz.relative_to(run_dir)),
-                            **{k: str(p.relative_to(run_dir)) for k, p in files.items()}})
-    _write_json(out / "gallery.json", entries)
+            np.savez_compressed(npz, image=np.asarray(s.image), K=np.asarray(s.camera.K, np.float64))
+            entries.append({"category": cat, "image": iid, "part_names": list(gt.part_names or pred.part_names or ()),
+                            "pose_error_deg": _pose_error_deg(pred.pose, gt.pose),
+                            "data": str(npz.relative_to(run_dir)),
+                            "prediction": str(pred_path.relative_to(run_dir)),
+                            "ground_truth": str(gt_path.relative_to(run_dir))})
+    _write_json(out / "data.json", entries)
     return {"images": len(entries)}
 
 
@@ -246,9 +199,9 @@ def _pose_error_deg(pred_pose, gt_pose) -> float | None:
 # ------------------------------------------------------------------------------------------- driver
 def run_demo(cfg: DemoConfig, run_dir: str | Path, progress: bool = True,
              log: Callable[[str], None] = print) -> Path:
-    """Run (or resume) the demo in ``run_dir``; returns the path of ``report.html``."""
-    from partlift.report.demo_report import build_report
-    from partlift.report.provenance import provenance
+    """Run (or resume) the demo in ``run_dir``; returns ``run_dir``, ready for
+    :func:`partlift.report.demo_report.build_report`."""
+    from partlift.experiments.provenance import provenance
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -270,9 +223,7 @@ def run_demo(cfg: DemoConfig, run_dir: str | Path, progress: bool = True,
         "wall_seconds_this_run": time.perf_counter() - t0,
     }
     _write_json(run_dir / "run.json", info)
-    path = build_report(run_dir)
-    log(f"report: {path}")
-    return path
+    return run_dir
 
 
 def load_run_info(run_dir: str | Path) -> dict:

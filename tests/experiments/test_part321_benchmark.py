@@ -5,12 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from partlift.part321.baseline2d import Seg2DTrainConfig
-from partlift.part321.deformation import DeformationConfig
-from partlift.part321.feature_training import FeatureTrainingConfig
-from partlift.part321.inference import InferenceConfig
-from partlift.part321.model import Part321Config
-from partlift.report.bench_part321 import (
+from partlift.experiments.part321_benchmark import (
     BenchSettings,
     TransferSettings,
     format_bench,
@@ -19,6 +14,11 @@ from partlift.report.bench_part321 import (
     run_bench,
     run_transfer_bench,
 )
+from partlift.part321.baseline2d import Seg2DTrainConfig
+from partlift.part321.deformation import DeformationConfig
+from partlift.part321.feature_training import FeatureTrainingConfig
+from partlift.part321.inference import InferenceConfig
+from partlift.part321.model import Part321Config
 
 
 def test_transfer_bench_json_and_table():

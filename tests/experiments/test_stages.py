@@ -1,7 +1,7 @@
 import pytest
 
-from partlift.report.provenance import package_versions, provenance
-from partlift.report.stages import StageRunner
+from partlift.experiments.provenance import package_versions, provenance
+from partlift.experiments.stages import StageRunner
 
 
 def test_stage_runs_once_and_resumes(tmp_path):

@@ -1,7 +1,8 @@
 """The embedded PartSTAD benchmark (``partlift bench partstad``, the demo): every method trained and
 scored on the embedded PartNetE-style data with ``partlift.metrics``; results cached so a rerun resumes.
 
-It lives in ``partlift.report`` because it uses both the methods and the metrics layer.
+Data comes from :func:`partlift.datasets.cache.embedded_points_root` and
+:func:`partlift.datasets.loaders.load_partnete_split`.
 """
 
 from __future__ import annotations
@@ -15,41 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from partlift.errors import LabelMismatchError, ReadError
+from partlift.datasets.cache import embedded_points_root
+from partlift.datasets.loaders import load_partnete_split as load_split
+from partlift.errors import ReadError
 
 # ============================================================================================ data
-
-
-def _embedded_root(category: str, progress: bool) -> Path:
-    from partlift.datasets.cache import ensure_embedded_dataset
-    from partlift.shapes.registry import list_categories
-
-    cats = list_categories("partnete")
-    if category not in cats:
-        raise LabelMismatchError(f"no embedded PartNetE-style category {category!r}; available: {', '.join(cats)}")
-    return ensure_embedded_dataset("points", category, progress=progress)
-
-
-def load_split(root: Path, split: str, category: str, limit: int | None = None) -> list:
-    """Labelled clouds of ``<root>/<split>/<category>`` ([] if the split folder does not exist)."""
-    from partlift.datasets.loaders import iter_partnete, list_partnete_shapes
-
-    if not (Path(root) / split).is_dir():
-        return []
-    try:
-        found = list_partnete_shapes(root, split, category)
-    except ReadError:
-        return []
-    if not found:
-        return []
-    shapes = list(iter_partnete(root, split, category))
-    return shapes[:limit] if limit is not None else shapes
-
-
-def _categories_in(root: Path, split: str) -> list[str]:
-    base = Path(root) / split
-    return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
-
 
 
 # ============================================================================================ bench
@@ -157,15 +128,15 @@ def _load_result(path: Path, fingerprint: str, n: int) -> tuple[list[dict], dict
 
 def _run_category(settings: BenchSettings, category: str, workdir: Path, methods: tuple[str, ...], progress: bool,
                   log: Callable[[str], None]) -> _CategoryRun:
-    from partlift.datasets.eval_formats import save_partnete_prediction
+    from partlift.experiments.stages import fingerprint
+    from partlift.metrics.eval_formats import save_partnete_prediction
     from partlift.partstad.config import PartSTADConfig
     from partlift.partstad.model import PartSTAD
     from partlift.partstad.proposals.learned import LearnedProposer
     from partlift.partstad.satr import satr_labels
     from partlift.partstad.superpoints import SUPERPOINT_ALGORITHM
-    from partlift.report.stages import fingerprint
 
-    root = _embedded_root(category, progress)
+    root = embedded_points_root(category, progress)
     few = load_split(root, "few_shot", category)
     val = load_split(root, "val", category)
     test = load_split(root, "test", category, settings.test_shapes)
@@ -328,8 +299,8 @@ def evaluate_runs(runs: list[_CategoryRun], methods: tuple[str, ...]) -> dict:
 def run_bench(settings: BenchSettings, workdir: Path, methods: tuple[str, ...] = ALL_METHODS, progress: bool = True,
               log: Callable[[str], None] = print) -> dict:
     """Train and evaluate every method on the embedded data; resumable (results cached in ``workdir``)."""
+    from partlift.experiments.provenance import provenance
     from partlift.metrics.tables import json_safe
-    from partlift.report.provenance import provenance
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Evaluation of Part321, its Table 5 ablations and the 2D baseline on DST-Part3D-style test images.
 
 Per test image we write one ground-truth and one prediction record per method in the format of
-``partlift eval part321`` (:mod:`partlift.datasets.eval_formats`) and score them with
+``partlift eval part321`` (:mod:`partlift.metrics.eval_formats`) and score them with
 :func:`partlift.metrics.part321_eval.evaluate_part321`, so the numbers are exactly those of the
 eval CLI: pose Acc@pi/6, per-part Chamfer (x100) and oriented 3D box IoU in the camera frame, and
 2D part mIoU. Part points are surface samples of the part (ground truth: the test mesh in the
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from partlift.datasets.eval_formats import save_part321_record
 from partlift.datasets.loaders import ImageSample
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.sampling import sample_surface
+from partlift.metrics.eval_formats import save_part321_record
 from partlift.metrics.part321_eval import Part321EvalOptions, evaluate_part321
 from partlift.part321.inference import InferenceConfig, ablation_config
 from partlift.part321.model import Part321, Part321Prediction

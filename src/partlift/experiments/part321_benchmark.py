@@ -21,6 +21,16 @@ import numpy as np
 from partlift.datasets.cache import ensure_embedded_dataset
 from partlift.datasets.generation import to_jsonable
 from partlift.datasets.images import ImageDatasetConfig
+from partlift.experiments.part321_scoring import (
+    BASELINE,
+    METHODS,
+    format_category_table,
+    format_methods_table,
+    predict_test_set,
+    score_methods,
+    summarize,
+)
+from partlift.experiments.part_transfer import transfer_scores
 from partlift.part321.baseline2d import Seg2DBaseline, Seg2DTrainConfig, pseudo_masks
 from partlift.part321.correspondence import (
     CorrespondenceConfig,
@@ -32,16 +42,6 @@ from partlift.part321.data import load_test_samples, load_training_data
 from partlift.part321.deformation import DeformationConfig
 from partlift.part321.feature_training import FeatureTrainingConfig
 from partlift.part321.model import Part321, Part321Config
-from partlift.report.eval_part321 import (
-    BASELINE,
-    METHODS,
-    format_category_table,
-    format_methods_table,
-    predict_test_set,
-    score_methods,
-    summarize,
-)
-from partlift.report.part_transfer import transfer_scores
 
 
 def _all_categories() -> tuple[str, ...]:

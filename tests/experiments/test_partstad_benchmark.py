@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from partlift.report.bench_partstad import (
+from partlift.experiments.partstad_benchmark import (
     ALL_METHODS,
     INSTANCE_METHODS,
     UPPER_BOUND,
@@ -65,12 +65,12 @@ def bench_run(tmp_path_factory):
     from click.testing import CliRunner
 
     from partlift.cli import cli
-    from partlift.report import bench_partstad
+    from partlift.experiments import partstad_benchmark as bench_partstad
 
     root = _toy_partnete(tmp_path_factory.mktemp("partnete"))
     work = tmp_path_factory.mktemp("bench")
     mp = pytest.MonkeyPatch()
-    mp.setattr(bench_partstad, "_embedded_root", lambda category, progress: root)
+    mp.setattr(bench_partstad, "embedded_points_root", lambda category, progress: root)
     args = ["bench", "partstad", "--categories", "Table", "--test-shapes", "2", "--proposer-steps", "4",
             "--epochs", "2", "--workdir", str(work / "wd"), "--no-progress"]
     first = CliRunner().invoke(cli, args + ["--json", str(work / "a.json")])

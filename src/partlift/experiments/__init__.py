@@ -1,0 +1,1 @@
+"""experiments layer: benchmark runners, the demo pipeline, resumable stages and provenance (docs/ARCHITECTURE.md)."""

@@ -1,0 +1,121 @@
+"""The demo's gallery pictures, drawn from the arrays a demo run saved.
+
+:mod:`partlift.experiments.demo` saves, per gallery item, what a picture needs (rendered views,
+proposals, labels, eval records) and lists them in ``<method>/gallery/data.json``; the functions here
+draw the PNGs beside them and return the rows of the HTML gallery. Drawing is cheap, so it is redone
+whenever the report is built.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from partlift.report.figures import draw_boxes, draw_proposals, overlay_labels, owner_label_image, save_png, upscale
+
+
+def _entries(path: Path) -> list[dict]:
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else []
+    except ValueError:
+        return []
+    return data if isinstance(data, list) else []
+
+
+def draw_partstad_gallery(run_dir: str | Path) -> list[dict]:
+    """PNGs of each saved PartSTAD gallery shape: per view the input | proposals | prediction |
+    ground truth. Returns one entry per shape: ``category``, ``shape``, ``part_names``, ``points``
+    (NPZ with ``points``, ``pred``, ``gt``) and ``views`` (per view the four PNG paths, relative to
+    ``run_dir``, and ``num_proposals``)."""
+    run_dir = Path(run_dir)
+    out = run_dir / "partstad" / "gallery"
+    entries = []
+    for e in _entries(out / "data.json"):
+        n = len(e["part_names"])
+        with np.load(run_dir / e["data"]) as z:
+            d = {k: z[k] for k in z.files}
+        row = {"category": e["category"], "shape": e["shape"], "part_names": e["part_names"],
+               "points": e["data"], "views": []}
+        stem = out / e["category"] / e["shape"]
+        for i, v in enumerate(d["views"].tolist()):
+            img, pix = d["images"][i], d["point_index"][i]
+            sel = d["proposal_view"] == v
+            files = {
+                "input": save_png(f"{stem}_v{v}_input.png", upscale(img, 2)),
+                "proposals": save_png(f"{stem}_v{v}_proposals.png", draw_proposals(
+                    img, d["proposal_masks"][sel], d["proposal_box"][sel], d["proposal_label"][sel],
+                    d["proposal_score"][sel], n, scale=2)),
+                "prediction": save_png(f"{stem}_v{v}_pred.png", upscale(owner_label_image(pix, d["pred"], n), 2)),
+                "ground_truth": save_png(f"{stem}_v{v}_gt.png", upscale(owner_label_image(pix, d["gt"], n), 2)),
+            }
+            row["views"].append({"view": int(v), "num_proposals": int(sel.sum()),
+                                 **{k: str(p.relative_to(run_dir)) for k, p in files.items()}})
+        entries.append(row)
+    if entries:  # the page's record of what it showed
+        (out / "gallery.json").write_text(json.dumps(entries))
+    return entries
+
+
+def record_boxes(record, part_names) -> list:
+    """The record's part boxes in ``part_names`` order: the stored box, else the oriented box of the
+    part's points (>= 4), else None."""
+    from partlift.geometry.boxes import oriented_box
+
+    boxes = []
+    for name in part_names:
+        part = record.parts.get(name)
+        pts = None if part is None else part.points
+        if part is not None and part.box is not None:
+            boxes.append(part.box)
+        elif pts is not None and len(pts) >= 4:
+            boxes.append(oriented_box(pts))
+        else:
+            boxes.append(None)
+    return boxes
+
+
+def draw_part321_gallery(run_dir: str | Path) -> list[dict]:
+    """PNGs of each saved Part321 gallery image: input | predicted 2D parts | predicted 3D boxes |
+    ground truth (mask and boxes), and an NPZ of the predicted parts' points for the 3D view. Returns
+    one entry per image with those paths relative to ``run_dir``."""
+    from partlift.metrics.eval_formats import read_part321_record
+    from partlift.report.figures import palette
+
+    run_dir = Path(run_dir)
+    out = run_dir / "part321" / "gallery"
+    entries = []
+    for e in _entries(out / "data.json"):
+        with np.load(run_dir / e["data"]) as z:
+            image, K = z["image"], z["K"]  # noqa: N806 - intrinsic matrix
+        pred = read_part321_record(run_dir / e["prediction"])
+        gt = read_part321_record(run_dir / e["ground_truth"])
+        names = list(e["part_names"])
+        n, pal = len(names), palette(len(names))
+        scale = max(1, 256 // max(image.shape[:2]))
+        pmask = pred.mask if pred.mask is not None else np.full(image.shape[:2], -1)
+        gmask = gt.mask if gt.mask is not None else np.full(image.shape[:2], -1)
+        stem = out / e["category"] / e["image"]
+        files = {
+            "input": save_png(f"{stem}_input.png", upscale(image, scale)),
+            "parts_2d": save_png(f"{stem}_parts2d.png", upscale(overlay_labels(image, pmask, n), scale)),
+            "boxes_3d": save_png(f"{stem}_boxes3d.png", draw_boxes(image, record_boxes(pred, names), K, pal, scale)),
+            "ground_truth": save_png(f"{stem}_gt.png", draw_boxes(overlay_labels(image, gmask, n),
+                                                                  record_boxes(gt, names), K, pal, scale, dim=False)),
+        }
+        pts, lab = [], []
+        for k, name in enumerate(names):
+            part = pred.parts.get(name)
+            if part is not None and part.points is not None and len(part.points):
+                pts.append(np.asarray(part.points, np.float32))
+                lab.append(np.full(len(part.points), k, np.int16))
+        npz = Path(f"{stem}_parts3d.npz")
+        np.savez_compressed(npz, points=np.concatenate(pts) if pts else np.zeros((0, 3), np.float32),
+                            labels=np.concatenate(lab) if lab else np.zeros(0, np.int16))
+        entries.append({"category": e["category"], "image": e["image"], "part_names": names,
+                        "pose_error_deg": e.get("pose_error_deg"), "points": str(npz.relative_to(run_dir)),
+                        **{k: str(p.relative_to(run_dir)) for k, p in files.items()}})
+    if entries:  # the page's record of what it showed
+        (out / "gallery.json").write_text(json.dumps(entries))
+    return entries
