@@ -62,3 +62,11 @@ def test_test_module_basenames_are_unique():
     names = [p.name for p in root.rglob("test_*.py")]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     assert not duplicates, f"test modules sharing a basename: {duplicates}"
+
+
+def test_python_dash_m_partlift_is_the_command():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "partlift", "--version"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "partlift" in res.stdout

@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from browser import open_page
 from click.testing import CliRunner
 from PIL import Image
 
+from browser import open_page
 from partlift.cli import cli
 from partlift.experiments import demo as demo_module
 from partlift.experiments.demo import DemoConfig, demo_config, run_demo

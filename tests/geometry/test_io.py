@@ -97,3 +97,39 @@ def test_partnete_label_count_mismatch(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros(3))
     with pytest.raises(ReadError, match="not a PartNetE label dict"):
         read_partnete_labels(tmp_path / "x.npy")
+
+
+def test_labelled_ply_round_trip_through_trimesh(tmp_path):
+    import trimesh
+
+    from partlift.geometry.io import write_labelled_ply
+
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(50, 3)).astype(np.float32)
+    col = rng.random((50, 3)).astype(np.float32)
+    lab, ins = rng.integers(-1, 4, 50), rng.integers(-1, 7, 50)
+    write_labelled_ply(tmp_path / "p.ply", pts, col, lab, ins)
+    loaded = trimesh.load(tmp_path / "p.ply", process=False)  # an independent PLY reader
+    assert_close(np.asarray(loaded.vertices), pts, atol=0)
+    assert_close(np.asarray(loaded.colors)[:, :3], np.round(col * 255), atol=0)
+    props = loaded.metadata["_ply_raw"]["vertex"]["data"]
+    assert (props["label"] == lab).all() and (props["instance"] == ins).all()
+
+
+def test_points_or_mesh_reads_clouds_as_they_are_and_samples_meshes(toy_mesh, tmp_path):
+    import trimesh
+
+    from partlift.geometry.io import load_points_or_mesh
+
+    pts = np.random.default_rng(1).normal(size=(40, 3))
+    trimesh.PointCloud(pts).export(tmp_path / "c.ply")
+    got, col, kind = load_points_or_mesh(tmp_path / "c.ply", 10)
+    assert_close(got, pts, atol=1e-6)
+    assert kind == "point cloud" and col is None
+    save_part_mesh(toy_mesh, tmp_path / "m.obj")
+    a, _, kind = load_points_or_mesh(tmp_path / "m.obj", 123, seed=4)
+    b, _, _ = load_points_or_mesh(tmp_path / "m.obj", 123, seed=4)
+    assert a.shape == (123, 3) and "mesh" in kind and (a == b).all()
+    with pytest.raises(ReadError, match="x.txt"):
+        (tmp_path / "x.txt").write_text("1 2 3")
+        load_points_or_mesh(tmp_path / "x.txt", 10)

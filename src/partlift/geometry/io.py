@@ -275,7 +275,7 @@ def load_points_or_mesh(path: str | os.PathLike, num_points: int, seed: int = 0)
     path = _existing(path, "input")
 
     if path.suffix.lower() not in MESH_SUFFIXES:
-        raise ReadError(f"unsupported input {path.suffix!r}; use a .ply point cloud or a mesh "
+        raise ReadError(f"{path}: unsupported input {path.suffix!r}; use a .ply point cloud or a mesh "
                         f"({', '.join(MESH_SUFFIXES)})")
     try:
         loaded = trimesh.load(path, process=False)
