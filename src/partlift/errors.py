@@ -20,3 +20,8 @@ class LabelMismatchError(PartliftError, ValueError):
 
 class ReadError(PartliftError, OSError):
     """A file is missing, unreadable or not in the expected format."""
+
+
+class OutputError(PartliftError, OSError):
+    """An output path cannot be used: it is an input, a file, not writable, or a folder partlift did
+    not write (see :mod:`partlift.outputs`)."""

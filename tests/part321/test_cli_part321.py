@@ -42,10 +42,10 @@ def test_train_own_category_then_detect(user_category, tmp_path):
     res = runner.invoke(cli, ["detect", str(model), str(tmp_path / "img.png"), "--steps", "3"],
                         catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    out = json.loads((tmp_path / "img_part321.json").read_text())
+    out = json.loads((tmp_path / "img-part321" / "img_part321.json").read_text())
     assert set(out["parts"]) == {"handle", "head"}
     assert {"azimuth", "elevation", "theta", "distance"} <= set(out["pose"])
-    overlay = np.asarray(Image.open(tmp_path / "img_part321.png"))
+    overlay = np.asarray(Image.open(tmp_path / "img-part321" / "img_part321.png"))
     assert overlay.shape == (64, 64, 3)
 
 

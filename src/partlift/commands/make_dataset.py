@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import click
+
+from partlift.outputs import claim_output_dir
 
 
 @click.group("make-dataset")
@@ -14,8 +17,6 @@ def make_dataset() -> None:
 
 
 def _parse_set(values: tuple[str, ...]) -> dict:
-    import json
-
     out = {}
     for item in values:
         key, sep, raw = item.partition("=")
@@ -46,6 +47,17 @@ def _apply_overrides(config, overrides: dict):
 
 
 _SET_HELP = "Override any config field, e.g. --set pose.theta_std_deg=5 (repeatable, JSON values)."
+_FORCE_HELP = "Write into a non-empty --out folder that is not a partlift dataset of this kind."
+
+
+def _has_manifest(path: Path) -> bool:
+    """A partlift dataset manifest (datasets written before output markers existed carry one)."""
+    from partlift.datasets.generation import MANIFEST_FORMAT
+
+    try:
+        return json.loads(path.read_text()).get("format") == MANIFEST_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @make_dataset.command("images")
@@ -61,9 +73,10 @@ _SET_HELP = "Override any config field, e.g. --set pose.theta_std_deg=5 (repeata
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Processes.")
 @click.option("--set", "sets", multiple=True, help=_SET_HELP)
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def images(category, out, n_train_meshes, n_test_meshes, views_per_mesh, template_views, size, pose_preset,
-           theta_std, seed, workers, sets, no_progress) -> None:
+           theta_std, seed, workers, sets, force, no_progress) -> None:
     """Rendered views with pose, depth, part masks and edges, split into template / train / test.
 
     Finished items in OUT are skipped, so an interrupted run resumes.
@@ -79,6 +92,7 @@ def images(category, out, n_train_meshes, n_test_meshes, views_per_mesh, templat
         size=size, seed=seed, pose=pose,
     )
     config = _apply_overrides(config, _parse_set(sets))
+    claim_output_dir(out, "dataset-images", force=force, recognise=lambda p: _has_manifest(p / "manifest.json"))
     root = generate_image_dataset(config, out, workers=workers, progress=not no_progress)
     n = config.template_views + (config.n_train_meshes + config.n_test_meshes) * config.views_per_mesh
     click.echo(f"{n} images of {category} in {root}")
@@ -94,8 +108,9 @@ def images(category, out, n_train_meshes, n_test_meshes, views_per_mesh, templat
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Processes.")
 @click.option("--set", "sets", multiple=True, help=_SET_HELP)
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def points(category, out, n_few_shot, n_val, n_test, n_points, seed, workers, sets, no_progress) -> None:
+def points(category, out, n_few_shot, n_val, n_test, n_points, seed, workers, sets, force, no_progress) -> None:
     """Coloured labelled point clouds in PartNetE's layout (few_shot / val / test, meta.json, split lists)."""
     from partlift.datasets.points import PointsDatasetConfig, generate_points_dataset
     from partlift.datasets.shape_source import shape_categories
@@ -104,6 +119,8 @@ def points(category, out, n_few_shot, n_val, n_test, n_points, seed, workers, se
     if "all" in cats:
         cats = shape_categories("partnete")
     overrides = _parse_set(sets)
+    claim_output_dir(out, "dataset-points", force=force,
+                     recognise=lambda p: any(_has_manifest(m) for m in p.glob("manifests/*.json")))
     for cat in cats:
         config = PointsDatasetConfig(
             category=cat, n_few_shot=n_few_shot, n_val=n_val, n_test=n_test, n_points=n_points, seed=seed

@@ -11,6 +11,7 @@ import click
 import numpy as np
 
 from partlift.errors import PartliftError
+from partlift.outputs import claim_output_dir, refuse_input_overwrite
 
 
 def _echo_json(result: dict, path: str | None) -> None:
@@ -44,9 +45,10 @@ def _echo_json(result: dict, path: str | None) -> None:
 @click.option("--size", type=int, default=128, show_default=True,
               help="Your own category: image size of the synthesised views (multiple of 32).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder that is not a Part321 model.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, quick, epochs, correspondence, backbone,
-                  hf_path, views, size, seed, progress) -> None:
+                  hf_path, views, size, seed, force, progress) -> None:
     """Train Part321 for one category.
 
     Either an embedded category (--category C, or --dataset DIR), or your own category given one
@@ -88,7 +90,8 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
                                                                              progress=progress)
         data = load_training_data(root)
         template, meshes, images, name = data.template, data.meshes, data.images, data.category or category
-    out = Path(out_dir or f"part321-{name}")
+    out = claim_output_dir(out_dir or f"part321-{name}", "part321-model", force=force,
+                           recognise=lambda p: (p / "feature_net.pt").is_file()).path
     click.echo(f"training Part321 on {len(images)} images of {len(meshes)} meshes + the template -> {out}")
     model = Part321(cfg).fit(template, meshes, images, workdir=out / "checkpoints", progress=progress)
     model.save(out)
@@ -101,14 +104,15 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
 @click.argument("image_path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--camera", "camera_json", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Camera JSON (partlift Camera.to_dict, e.g. an annotation's 'camera') for the intrinsics.")
-@click.option("--out", "-o", "out_prefix", default=None,
-              help="Output prefix (default: beside the image, <image>_part321): writes .json and .png.")
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: <image stem>-part321 beside the image).")
 @click.option("--steps", type=int, default=None, help="Part-stage steps (default: the model's, 300).")
-def detect(model_dir, image_path, camera_json, out_prefix, steps) -> None:
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
+def detect(model_dir, image_path, camera_json, out_dir, steps, force) -> None:
     """Recognise the 3D parts of the object in IMAGE with a trained Part321 MODEL.
 
-    Writes a JSON (pose, camera, per-part oriented 3D boxes in the camera frame) and an overlay PNG
-    of the projected 2D parts and 3D boxes.
+    Writes <image stem>_part321.json (pose, camera, per-part oriented 3D boxes in the camera frame)
+    and <image stem>_part321.png (the projected 2D parts and 3D boxes over the image) into --out.
     """
     from PIL import Image
 
@@ -128,7 +132,12 @@ def detect(model_dir, image_path, camera_json, out_prefix, steps) -> None:
         camera = Camera.from_dict(d.get("camera", d))
     cfg = model.config.inference if steps is None else replace(model.config.inference, part_steps=int(steps))
     pred = model.predict(image, camera, config=cfg)
-    prefix = Path(out_prefix) if out_prefix else Path(image_path).with_name(Path(image_path).stem + "_part321")
+    stem = Path(image_path).stem
+    out = claim_output_dir(out_dir or Path(image_path).with_name(f"{stem}-part321"), "part321-detection",
+                           force=force, recognise=lambda p: any(p.glob("*_part321.json"))).path
+    prefix = out / f"{stem}_part321"
+    refuse_input_overwrite([prefix.with_suffix(".json"), prefix.with_suffix(".png")],
+                           [image_path] + ([camera_json] if camera_json else []))
     result = {"model": str(model_dir), "image": str(image_path), "category": model.meta.get("category"),
               **pred.to_dict()}
     write_json_atomic(prefix.with_suffix(".json"), result)
@@ -148,9 +157,11 @@ def detect(model_dir, image_path, camera_json, out_prefix, steps) -> None:
 @click.option("--test-images", type=int, default=None, help="Test images per category (default 15, quick 8).")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Models, checkpoints and records (default: <cache>/part321/bench[-quick]); reused when present.")
+@click.option("--force", is_flag=True, help="Use a non-empty --workdir that partlift did not write.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def bench_part321(quick, json_out, categories, test_images, workdir, progress) -> None:
+def bench_part321(quick, json_out, categories, test_images, workdir, force, progress) -> None:
     """Train and evaluate Part321, its ablations and a 2D U-Net baseline on the embedded data."""
+    from partlift.datasets.cache import in_cache_dir
     from partlift.experiments.part321_benchmark import BenchSettings, format_bench, quick_settings, run_bench
     from partlift.part321.correspondence import default_cache_dir
 
@@ -160,6 +171,7 @@ def bench_part321(quick, json_out, categories, test_images, workdir, progress) -
     if test_images is not None:
         settings = replace(settings, test_images=int(test_images))
     wd = Path(workdir) if workdir else default_cache_dir() / "part321" / ("bench-quick" if quick else "bench")
+    claim_output_dir(wd, "part321-bench", force=force, option="--workdir", recognise=in_cache_dir)
     result = run_bench(settings, wd, progress=progress, log=click.echo)
     click.echo(format_bench(result))
     _echo_json(result, json_out)

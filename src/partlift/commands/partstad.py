@@ -17,6 +17,7 @@ from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split, partnete_categories
 from partlift.errors import LabelMismatchError
 from partlift.experiments.partstad_benchmark import BenchSettings, format_bench, quick_settings, run_bench
+from partlift.outputs import claim_output_dir, refuse_input_overwrite
 
 # ============================================================================================ train
 
@@ -46,9 +47,10 @@ from partlift.experiments.partstad_benchmark import BenchSettings, format_bench,
                    "used 8 shapes of test/ (--val-split test --val-shapes 8).")
 @click.option("--val-shapes", type=int, default=None, help="Use only the first N shapes of --val-split (default: all).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder that is not a PartSTAD model.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, epochs, proposer_steps, image_size,
-                   cache_dir, superpoint_reg, val_split, val_shapes, seed, progress) -> None:
+                   cache_dir, superpoint_reg, val_split, val_shapes, seed, force, progress) -> None:
     """Train PartSTAD for one category on its few-shot shapes; writes a model folder."""
     from partlift.partstad.config import PartSTADConfig
     from partlift.partstad.model import PartSTAD
@@ -74,7 +76,8 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
         views=replace(cfg.views, image_size=image_size or cfg.views.image_size),
         superpoints=replace(cfg.superpoints, reg=cfg.superpoints.reg if superpoint_reg is None else superpoint_reg),
     )
-    out = Path(out_dir or f"partstad-{category}")
+    out = claim_output_dir(out_dir or f"partstad-{category}", "partstad-model", force=force,
+                           recognise=lambda p: (p / "model.json").is_file()).path
     t0 = time.perf_counter()
     model = PartSTAD(cfg, cache_dir=Path(cache_dir) if cache_dir else out / "cache")
     model.fit(few, val, progress=progress, log=click.echo)
@@ -95,7 +98,8 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
               help="Points sampled from a mesh input.")
 @click.option("--category", default=None, help="Category of the input; refused if the model was trained for another.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def segment(model_dir, input_path, out_dir, num_points, category, seed) -> None:
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
+def segment(model_dir, input_path, out_dir, num_points, category, seed, force) -> None:
     """Segment a point cloud (.ply) or a mesh into the parts a PartSTAD model was trained for.
 
     Writes <stem>_parts.ply (points coloured by part, with label / instance properties),
@@ -115,8 +119,10 @@ def segment(model_dir, input_path, out_dir, num_points, category, seed) -> None:
     t0 = time.perf_counter()
     pred = model.predict(pts, col)
     seconds = time.perf_counter() - t0
-    out = Path(out_dir or f"{path.stem}-parts")
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_output_dir(out_dir or f"{path.stem}-parts", "partstad-segmentation", force=force,
+                           recognise=lambda p: any(p.glob("*_parts.json"))).path
+    refuse_input_overwrite([out / f"{path.stem}_parts.{x}" for x in ("ply", "json")] + [out / f"{path.stem}_views.png"],
+                           [path, model_dir])
     colors = label_colors(pred.semantic, model.num_parts)
     finite = np.isfinite(pts).all(1)
     write_labelled_ply(out / f"{path.stem}_parts.ply", np.where(finite[:, None], pts, 0.0), colors, pred.semantic,
@@ -159,10 +165,11 @@ def segment(model_dir, input_path, out_dir, num_points, category, seed) -> None:
 @click.option("--epochs", type=int, default=None, help="Weight-network epochs (default 400, PartSTAD's).")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Working folder (trained proposers, cache, results, PartNetE predictions); reruns resume.")
+@click.option("--force", is_flag=True, help="Use a non-empty --workdir that partlift did not write.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def bench_partstad(quick, json_out, categories, test_shapes, proposer_steps, epochs, workdir, progress) -> None:
+def bench_partstad(quick, json_out, categories, test_shapes, proposer_steps, epochs, workdir, force, progress) -> None:
     """PartSTAD, its ablations, PartSLIP and SATR on the embedded data: Tables 1-3 and timings."""
-    from partlift.datasets.cache import default_cache_dir
+    from partlift.datasets.cache import default_cache_dir, in_cache_dir
     from partlift.datasets.generation import write_json_atomic
 
     settings = quick_settings() if quick else BenchSettings()
@@ -175,6 +182,7 @@ def bench_partstad(quick, json_out, categories, test_shapes, proposer_steps, epo
     if epochs is not None:
         settings = replace(settings, epochs=int(epochs))
     wd = Path(workdir) if workdir else default_cache_dir() / "partstad" / ("bench-quick" if quick else "bench")
+    claim_output_dir(wd, "partstad-bench", force=force, option="--workdir", recognise=in_cache_dir)
     result = run_bench(settings, wd, progress=progress, log=click.echo)
     click.echo(format_bench(result))
     if json_out:

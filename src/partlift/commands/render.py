@@ -78,8 +78,9 @@ def parse_views(spec: str) -> list[tuple[float, float]]:
 @click.option("--cull-backfaces", is_flag=True, help="Drop faces seen from behind.")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
               help="Label sidecar (default: <mesh stem>.labels.json beside the mesh, if present).")
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
 def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fov: float, normalize: str,
-           cull_backfaces: bool, labels_path: Path | None) -> None:
+           cull_backfaces: bool, labels_path: Path | None, force: bool) -> None:
     """Render MESH from several views on the CPU.
 
     Writes per view: view_NNN.png (shaded), view_NNN_parts.png (part colours), view_NNN_depth.npy,
@@ -90,6 +91,7 @@ def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fo
 
     from partlift.geometry import normalize_unit_box, normalize_unit_sphere
     from partlift.geometry.io import load_part_mesh
+    from partlift.outputs import claim_output_dir, refuse_input_overwrite
     from partlift.render import Camera, render_mesh
 
     config = RenderCommandConfig(views, size, distance, fov, normalize, cull_backfaces)
@@ -101,7 +103,16 @@ def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fo
     elif normalize == "box":
         part_mesh, norm = normalize_unit_box(part_mesh)
     cameras = [Camera.look_at(e, a, distance, fov=fov, width=size, height=size) for e, a in view_list]
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out = claim_output_dir(out_dir, "render", force=force,
+                           recognise=lambda p: (p / "render_config.json").is_file())
+    refuse_input_overwrite([out_dir / "render_config.json"], [mesh] + ([labels_path] if labels_path else []))
+    # an earlier render's views must not sit beside these (one from before markers: its fixed names)
+    legacy = not out.previous_files and (out_dir / "render_config.json").is_file()
+    stale = out.remove_previous()
+    for p in sorted(out_dir.glob("view_[0-9][0-9][0-9]*")) if legacy else []:
+        p.unlink()
+        stale.append(p.name)
+    written: list[Path] = []
     has_labels = bool((part_mesh.labels >= 0).any())
     for k, cam in enumerate(tqdm(cameras, desc="render", unit="view", disable=len(cameras) < 4)):
         shaded = render_mesh(part_mesh, cam, color_by="auto", cull_backfaces=cull_backfaces)
@@ -114,6 +125,8 @@ def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fo
         np.save(f"{stem}_face_ids.npy", shaded.face_ids[0])
         np.save(f"{stem}_labels.npy", shaded.part_masks[0].astype(np.int16))
         cam.save_json(f"{stem}_camera.json")
+        written += [Path(f"{stem}{x}") for x in (".png", "_parts.png", "_depth.npy", "_face_ids.npy", "_labels.npy",
+                                                  "_camera.json")]
     meta = {
         "mesh": str(mesh),
         "config": asdict(config),
@@ -122,5 +135,7 @@ def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fo
         "part_names": list(part_mesh.part_names),
     }
     (out_dir / "render_config.json").write_text(json.dumps(meta, indent=2))
-    click.echo(f"wrote {len(cameras)} views of {mesh} to {out_dir}")
+    out.record([p.name for p in written] + ["render_config.json"])
+    note = f" (removed {len(stale)} files of an earlier render)" if stale else ""
+    click.echo(f"wrote {len(cameras)} views of {mesh} to {out_dir}{note}")
 

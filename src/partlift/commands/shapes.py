@@ -71,7 +71,8 @@ def show(category: str, n: int, seed: int, out: Path | None, cols: int, tile: in
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="First seed.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(MESH_FORMATS), default="ply", show_default=True)
-def export(category: str, n: int, seed: int, out: Path, fmt: str) -> None:
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
+def export(category: str, n: int, seed: int, out: Path, fmt: str, force: bool) -> None:
     """Write N meshes of CATEGORY with label sidecars and correspondence data.
 
     Per instance: ``<category>_<seed>.<format>`` (vertex colours), ``<stem>.labels.json`` (part
@@ -80,10 +81,12 @@ def export(category: str, n: int, seed: int, out: Path, fmt: str) -> None:
     ``manifest.json`` lists the files and each instance's style.
     """
     from partlift.geometry.io import save_part_mesh
+    from partlift.outputs import claim_output_dir
     from partlift.shapes import category_info, generate
 
     info = category_info(category)
-    out.mkdir(parents=True, exist_ok=True)
+    claim_output_dir(out, "shapes-export", force=force,
+                     recognise=lambda p: any(p.glob("*.corr.npz")) and (p / "manifest.json").is_file())
     manifest = {"category": info.name, "kind": info.kind, "part_names": list(info.part_names), "instances": []}
     for s in range(seed, seed + n):
         mesh = generate(info.name, s)

@@ -28,6 +28,14 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "partlift"
 
 
+def in_cache_dir(path: str | os.PathLike) -> bool:
+    """Whether ``path`` lies inside partlift's cache folder (which only partlift writes)."""
+    try:
+        return Path(path).resolve().is_relative_to(default_cache_dir().resolve())
+    except OSError:
+        return False
+
+
 def _config_hash(config: dict) -> str:
     blob = json.dumps({"config": config, "format": DATASET_FORMAT_VERSION}, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:10]
