@@ -1,13 +1,23 @@
 """The ``partlift`` command. Each subcommand is a thin layer over the library.
 
-Subcommands live in their own modules under ``partlift.commands`` and are registered here;
-errors caused by bad input (:class:`partlift.errors.PartliftError`) print as one line and exit 2.
+Subcommands live in their own modules under ``partlift.commands`` and are registered here.
+
+Every failure prints one line on stderr (docs/CONVENTIONS.md, "Command-line errors"):
+
+- bad input (a :class:`partlift.errors.PartliftError`, a bad option, a file that cannot be read or
+  written): ``error: ...``, exit status 2;
+- anything else is a bug: ``internal error: ...``, exit status 1;
+- an interrupt (Ctrl-C): exit status 130.
+
+``--debug`` (before the subcommand) or ``PARTLIFT_DEBUG=1`` shows the traceback as well.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
 
 import click
 
@@ -75,24 +85,69 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="partlift")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show the Python traceback of a failure (or set PARTLIFT_DEBUG=1).")
+def cli(debug: bool) -> None:
     """partlift: parts of 3D objects across 2D images and 3D shapes (PartSTAD, Part321)."""
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line (multi-line library messages joined with '; ')."""
+    return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def _debug_requested(argv: list[str]) -> bool:
+    if os.environ.get("PARTLIFT_DEBUG", "").strip() not in ("", "0"):
+        return True
+    for arg in argv:  # group options come before the subcommand
+        if arg == "--debug":
+            return True
+        if not arg.startswith("-"):
+            return False
+    return False
+
+
+def _os_error_line(exc: OSError) -> str:
+    what = exc.strerror or type(exc).__name__
+    name = exc.filename if exc.filename is not None else ""
+    return f"{name}: {what}" if name else one_line(str(exc) or what)
+
+
+def _fail(line: str, status: int, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    click.echo(line, err=True)
+    sys.exit(status)
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Run the ``partlift`` command on ``argv`` (default ``sys.argv[1:]``); exits with its status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(argv)
     try:
         cli.main(args=argv, prog_name="partlift", standalone_mode=False)
     except PartliftError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
+        _fail(f"error: {one_line(exc)}", 2, debug)
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, EOFError):  # click turns EOFError into Abort; it is not an interrupt
+            _fail(f"internal error: unexpected end of file ({one_line(exc.__cause__) or 'EOFError'}); rerun with "
+                  "--debug for the traceback", 1, debug)
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        hint = f" (see 'partlift {exc.ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ") if exc.ctx else ""
+        _fail(f"error: {one_line(exc.format_message())}{hint}", 2, debug)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        _fail(f"error: {one_line(exc.format_message())}", exc.exit_code if exc.exit_code else 1, debug)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except OSError as exc:  # a file or folder the user named cannot be read or written
+        _fail(f"error: {_os_error_line(exc)}", 2, debug)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        _fail(f"internal error: {type(exc).__name__}: {one_line(exc)} (rerun with --debug for the traceback; "
+              "please report it)", 1, debug)
 
 
 if __name__ == "__main__":
