@@ -62,7 +62,8 @@ def shared(tmp_path_factory):
     """Trained tiny models and datasets, shared read-only by every case (cases copy before damaging)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("partstad_fixtures", Path(__file__).parent / "partstad" / "fixtures.py")
+    path = Path(__file__).parent / "partstad" / "fixtures.py"
+    spec = importlib.util.spec_from_file_location("partstad_fixtures", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     write_toy_partnete = mod.write_toy_partnete
@@ -186,7 +187,7 @@ def _render(mesh_builder, *extra: str, out: str = "out"):
 
 def _sidecar(d: Path, **fields) -> Path:
     mesh = write_tiny_obj(d / "m.obj")
-    side = {"format": "partlift-part-labels", "version": 1, "part_names": ["a", "b"], "face_labels": [0, 1]}
+    side = {"format": "partlift-labels", "version": 1, "part_names": ["a", "b"], "labels": [0, 0, 1, 1]}
     side.update(fields)
     (d / "m.labels.json").write_text(json.dumps(side))
     return mesh
@@ -276,10 +277,10 @@ CASES = [
     Case("render-unsupported-suffix", _render(_text_file("mesh.txt")), "mesh.txt"),
     Case("render-truncated-ply", _render(lambda d, s: _trunc_ply(d)), "t.ply"),
     Case("render-sidecar-names-string", _render(lambda d, s: _sidecar(d, part_names="ab")), "m.labels.json"),
-    Case("render-sidecar-fractional-labels", _render(lambda d, s: _sidecar(d, face_labels=[0.5, 1])),
+    Case("render-sidecar-fractional-labels", _render(lambda d, s: _sidecar(d, labels=[0.5, 0, 1, 1])),
          "m.labels.json"),
-    Case("render-sidecar-label-count", _render(lambda d, s: _sidecar(d, face_labels=[0, 1, 1])), "m.labels.json"),
-    Case("render-sidecar-label-out-of-range", _render(lambda d, s: _sidecar(d, face_labels=[0, 7])),
+    Case("render-sidecar-label-count", _render(lambda d, s: _sidecar(d, labels=[0, 1, 1])), "m.labels.json"),
+    Case("render-sidecar-label-out-of-range", _render(lambda d, s: _sidecar(d, labels=[0, 0, 1, 7])),
          "m.labels.json"),
     Case("render-sidecar-not-json", _render(lambda d, s: _bad_sidecar(d)), "m.labels.json"),
     Case("render-labels-option-missing", _render(lambda d, s: s / "quad.obj", "--labels", "nolabels.json"),
@@ -304,8 +305,8 @@ CASES = [
                                               d / "u.png"), "unicorn"),
     Case("shapes-export-foreign-folder", lambda d, s: (["shapes", "export", "hammer", "--out", str(_foreign(d))],
                                                        None), "project"),
-    Case("shapes-export-n-0", lambda d, s: (["shapes", "export", "hammer", "-n", "0", "--out", str(d / "o")],
-                                            d / "o"), "-n"),
+    Case("shapes-export-n-0", lambda d, s: (["shapes", "export", "hammer", "--n", "0", "--out", str(d / "o")],
+                                            d / "o"), "--n"),
     # ---- make-dataset
     Case("images-unknown-category", lambda d, s: (["make-dataset", "images", "--category", "unicorn", "--out",
                                                    str(d / "o"), "--no-progress"], d / "o"), "unicorn"),
@@ -513,6 +514,6 @@ def test_an_internal_error_is_one_line_with_status_1(tmp_path, capsys, monkeypat
     monkeypatch.setattr(shapes_cmd, "contact_sheet", broken, raising=False)
     monkeypatch.setattr("partlift.shapes.contact_sheet.contact_sheet", broken)
     with pytest.raises(SystemExit) as exc:
-        main(["shapes", "show", "hammer", "-n", "1", "--out", str(tmp_path / "h.png")])
+        main(["shapes", "show", "hammer", "--n", "1", "--out", str(tmp_path / "h.png")])
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 1 and len(err) == 1 and err[0].startswith("internal error: ZeroDivisionError")

@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:
-        hint = f" (see 'partlift {exc.ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ") if exc.ctx else ""
+        sub = exc.ctx.command_path.partition(" ")[2] if exc.ctx else ""
+        hint = f" (see 'partlift {sub + ' ' if sub else ''}--help')"
         _fail(f"error: {one_line(exc.format_message())}{hint}", 2, debug)
     except click.ClickException as exc:
         _fail(f"error: {one_line(exc.format_message())}", exc.exit_code if exc.exit_code else 1, debug)

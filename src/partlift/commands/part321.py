@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -128,8 +127,7 @@ def detect(model_dir, image_path, camera_json, out_dir, steps, force) -> None:
         raise PartliftError(f"cannot read image {image_path}: {exc}") from exc
     camera = None
     if camera_json:
-        d = json.loads(Path(camera_json).read_text())
-        camera = Camera.from_dict(d.get("camera", d))
+        camera = Camera.load_json(camera_json)
     cfg = model.config.inference if steps is None else replace(model.config.inference, part_steps=int(steps))
     pred = model.predict(image, camera, config=cfg)
     stem = Path(image_path).stem

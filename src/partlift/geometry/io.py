@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from partlift.errors import LabelMismatchError, ReadError
+from partlift.errors import InvalidGeometryError, LabelMismatchError, ReadError
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.pointcloud import PartPointCloud
 
@@ -46,8 +46,33 @@ def _existing(path: str | os.PathLike, what: str) -> Path:
     return p
 
 
+def _check_obj_indices(path: Path) -> None:
+    """OBJ face indices are 1-based (negative = relative); trimesh silently wraps a 0 or drops an
+    index past the end, so both are refused here with the line that holds them."""
+    count = 0
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if line.startswith("v "):
+                    count += 1
+                elif line.startswith("f "):
+                    for tok in line.split()[1:]:
+                        try:
+                            i = int(tok.split("/")[0])
+                        except ValueError:
+                            raise ReadError(f"{path}: line {lineno}: face index {tok!r} is not an integer") from None
+                        if i == 0 or i > count or i < -count:
+                            raise ReadError(f"{path}: line {lineno}: face index {i} is out of range (OBJ indices are "
+                                            f"1-based; {count} vertices so far)")
+    except OSError as exc:
+        raise ReadError(f"cannot read mesh {path}: {exc.strerror or exc}") from None
+
+
 def _load_trimesh(path: Path):
     import trimesh
+
+    if path.suffix.lower() == ".obj":
+        _check_obj_indices(path)
 
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise ReadError(f"unsupported mesh format {path.suffix!r} for {path}; use one of {', '.join(MESH_SUFFIXES)}")
@@ -97,20 +122,22 @@ def load_part_mesh(path: str | os.PathLike, labels_path: str | os.PathLike | Non
         _existing(sc, "label sidecar")
     meta = _read_sidecar(sc) if sc.exists() else None
     name = p.stem
-    if meta is None:
-        return PartMesh(vertices, faces, colors=_vertex_colors(tm), name=name)
-    labels, instances = _labels_for(meta, len(vertices), faces, sc, p)
-    colors = _vertex_colors(tm)
-    return PartMesh(
-        vertices,
-        faces,
-        labels=labels,
-        part_names=meta["part_names"],
-        category=meta.get("category", ""),
-        colors=colors,
-        instances=instances,
-        name=meta.get("name") or name,
-    )
+    try:
+        if meta is None:
+            return PartMesh(vertices, faces, colors=_vertex_colors(tm), name=name)
+        labels, instances = _labels_for(meta, len(vertices), faces, sc, p)
+        return PartMesh(
+            vertices,
+            faces,
+            labels=labels,
+            part_names=meta["part_names"],
+            category=meta.get("category", ""),
+            colors=_vertex_colors(tm),
+            instances=instances,
+            name=meta.get("name") or name,
+        )
+    except InvalidGeometryError as exc:
+        raise InvalidGeometryError(f"{p}: {exc}") from None
 
 
 def _read_sidecar(path: Path) -> dict:
@@ -123,7 +150,38 @@ def _read_sidecar(path: Path) -> dict:
     for key in ("part_names", "labels"):
         if key not in meta:
             raise ReadError(f"label sidecar {path} lacks the field {key!r}")
+    names = meta["part_names"]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ReadError(f"label sidecar {path}: part_names must be a list of non-empty strings, "
+                        f"got {type(names).__name__}")
+    if len(set(names)) != len(names):
+        raise ReadError(f"label sidecar {path}: part_names has duplicates")
+    for key in ("labels", "face_labels", "instances", "face_instances"):
+        if meta.get(key) is not None:
+            meta[key] = _integer_labels(meta[key], f"label sidecar {path}: {key}",
+                                        len(names) if key in ("labels", "face_labels") else None)
     return meta
+
+
+def _integer_labels(values, what: str, num_parts: int | None = None) -> np.ndarray:
+    """(N,) int64 labels from a JSON list or array; fractional, non-numeric or (with ``num_parts``)
+    out-of-range entries (not in -1 .. num_parts - 1) are refused with ``what`` in the message."""
+    try:
+        a = np.asarray(values)
+    except (TypeError, ValueError):
+        raise LabelMismatchError(f"{what} is not an array of integers") from None
+    if a.ndim == 2 and 1 in a.shape:  # PartNetE files sometimes hold (N, 1) columns
+        a = a.reshape(-1)
+    if a.ndim != 1 or a.dtype == bool or (a.size and a.dtype.kind not in "iuf"):
+        raise LabelMismatchError(f"{what} must be a flat list of integers")
+    if a.dtype.kind == "f":
+        bad = ~np.isfinite(a) | (a != np.round(a))
+        if bad.any():
+            raise LabelMismatchError(f"{what} holds non-integer values (e.g. {a[bad][0]})")
+    a = a.astype(np.int64)
+    if num_parts is not None and a.size and (a.min() < -1 or a.max() >= num_parts):
+        raise LabelMismatchError(f"{what} holds labels outside -1..{num_parts - 1} ({int(a.min())}..{int(a.max())})")
+    return a
 
 
 def _labels_for(meta: dict, num_vertices: int, faces: np.ndarray, sc: Path, mesh_path: Path):
@@ -231,8 +289,8 @@ def read_partnete_labels(path: str | os.PathLike, num_points: int | None = None)
         raise ReadError(f"cannot read {p}: {type(exc).__name__}: {exc}") from exc
     if not isinstance(d, dict) or "semantic_seg" not in d:
         raise ReadError(f"{p} is not a PartNetE label dict with 'semantic_seg' (and 'instance_seg')")
-    sem = np.asarray(d["semantic_seg"], dtype=np.int64).reshape(-1)
-    ins = np.asarray(d.get("instance_seg", np.full(len(sem), -1)), dtype=np.int64).reshape(-1)
+    sem = _integer_labels(d["semantic_seg"], f"{p}: semantic_seg")
+    ins = _integer_labels(d.get("instance_seg", np.full(len(sem), -1)), f"{p}: instance_seg")
     if len(ins) != len(sem):
         raise LabelMismatchError(f"{p}: semantic_seg has {len(sem)} entries but instance_seg has {len(ins)}")
     if num_points is not None and len(sem) != num_points:

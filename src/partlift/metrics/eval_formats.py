@@ -289,6 +289,9 @@ def read_part321_record(path: str | os.PathLike) -> Part321Record:
             if not (np.all(np.isfinite(box.center)) and np.all(np.isfinite(box.size))
                     and np.all(np.isfinite(box.rotation))) or np.any(box.size < 0):
                 raise ReadError(f"{where}: box has NaN/Inf or negative size")
+            r = box.rotation
+            if not np.allclose(r @ r.T, np.eye(3), atol=1e-4) or np.linalg.det(r) <= 0:
+                raise ReadError(f"{where}: box rotation is not a proper rotation (orthonormal, det +1)")
         parts[str(name)] = Part321Part(pts, box)
     mask = None if d.get("mask") is None else _load_mask(d["mask"], p.parent, f"{p} mask")
     names = d.get("part_names")

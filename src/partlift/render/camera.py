@@ -62,6 +62,9 @@ class Camera:
             raise ValueError("camera rotation must be a finite (3, 3) matrix and translation a finite (3,)")
         if not np.allclose(r @ r.T, np.eye(3), atol=1e-5) or np.linalg.det(r) < 0:
             raise ValueError("camera rotation must be a proper rotation matrix (orthonormal, det +1)")
+        if not np.isfinite([self.fx, self.fy, self.cx, self.cy]).all():
+            raise ValueError(f"camera intrinsics must be finite, got fx={self.fx} fy={self.fy} "
+                             f"cx={self.cx} cy={self.cy}")
         if self.width <= 0 or self.height <= 0 or self.fx <= 0 or self.fy <= 0:
             raise ValueError(f"invalid camera size {self.width}x{self.height} or focal ({self.fx}, {self.fy})")
         object.__setattr__(self, "rotation", r)
@@ -195,8 +198,27 @@ class Camera:
 
     @staticmethod
     def load_json(path) -> Camera:
-        with open(path) as fh:
-            return Camera.from_dict(json.load(fh))
+        """Read a camera JSON (:meth:`to_dict`, or a dict holding it under ``"camera"``, as in an
+        annotation). Raises ReadError naming the file when it is unreadable, not a camera, or the
+        camera is invalid (non-finite, non-positive focal or size, rotation not orthonormal)."""
+        from partlift.errors import ReadError
+
+        try:
+            with open(path, encoding="utf-8") as fh:
+                d = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise ReadError(f"cannot read camera {path}: {exc}") from None
+        if isinstance(d, dict) and isinstance(d.get("camera"), dict):
+            d = d["camera"]
+        if not isinstance(d, dict):
+            raise ReadError(f"camera {path}: expected a JSON object, got {type(d).__name__}")
+        missing = [k for k in ("rotation", "translation", "fx", "fy", "cx", "cy", "width", "height") if k not in d]
+        if missing:
+            raise ReadError(f"camera {path} lacks {', '.join(missing)} (write it with partlift's Camera.to_dict)")
+        try:
+            return Camera.from_dict(d)
+        except (TypeError, ValueError) as exc:
+            raise ReadError(f"camera {path}: {exc}") from None
 
 
 def partslip_cameras(size: int = 800, distance: float = 2.2, fov: float = 60.0) -> list[Camera]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from partlift.errors import ReadError
 from partlift.report.gallery import draw_part321_gallery, draw_partstad_gallery
 from partlift.report.html import Report
 from partlift.report.paper_numbers import PART321_PAPER, PART321_SOURCE, PARTSTAD_PAPER, PARTSTAD_SOURCE
@@ -27,10 +28,14 @@ PART321_LABELS = {"part321": "Part321", "wo_scaling": "w/o scaling", "wo_constra
 
 
 def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text()) if path.is_file() else None
-    except ValueError:
+    """A saved result, None when it was never written; a damaged one is an error, not "not run"."""
+    if not path.is_file():
         return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReadError(f"{path} is damaged ({exc}); delete it and rerun the demo with the same --out to "
+                        "recompute it") from None
 
 
 def _pct(v):

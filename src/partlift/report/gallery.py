@@ -13,15 +13,31 @@ from pathlib import Path
 
 import numpy as np
 
+from partlift.errors import ReadError
 from partlift.report.figures import draw_boxes, draw_proposals, overlay_labels, owner_label_image, save_png, upscale
 
 
 def _entries(path: Path) -> list[dict]:
-    try:
-        data = json.loads(path.read_text()) if path.is_file() else []
-    except ValueError:
+    """The gallery items a run saved ([] when it saved none); damaged data is an error naming the file."""
+    if not path.is_file():
         return []
-    return data if isinstance(data, list) else []
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReadError(f"{path} is damaged ({exc}); delete the run's stages/*gallery*.json and rerun the demo "
+                        "with the same --out") from None
+    if not isinstance(data, list):
+        raise ReadError(f"{path} is not a gallery list")
+    return data
+
+
+def _arrays(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise ReadError(f"gallery data {path} is damaged ({exc}); delete the run's stages/*gallery*.json and "
+                        "rerun the demo with the same --out") from None
 
 
 def draw_partstad_gallery(run_dir: str | Path) -> list[dict]:
@@ -34,8 +50,7 @@ def draw_partstad_gallery(run_dir: str | Path) -> list[dict]:
     entries = []
     for e in _entries(out / "data.json"):
         n = len(e["part_names"])
-        with np.load(run_dir / e["data"]) as z:
-            d = {k: z[k] for k in z.files}
+        d = _arrays(run_dir / e["data"])
         row = {"category": e["category"], "shape": e["shape"], "part_names": e["part_names"],
                "points": e["data"], "views": []}
         stem = out / e["category"] / e["shape"]
@@ -87,8 +102,8 @@ def draw_part321_gallery(run_dir: str | Path) -> list[dict]:
     out = run_dir / "part321" / "gallery"
     entries = []
     for e in _entries(out / "data.json"):
-        with np.load(run_dir / e["data"]) as z:
-            image, K = z["image"], z["K"]  # noqa: N806 - intrinsic matrix
+        z = _arrays(run_dir / e["data"])
+        image, K = z["image"], z["K"]  # noqa: N806 - intrinsic matrix
         pred = read_part321_record(run_dir / e["prediction"])
         gt = read_part321_record(run_dir / e["ground_truth"])
         names = list(e["part_names"])
