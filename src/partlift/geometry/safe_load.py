@@ -82,15 +82,20 @@ def load_torch_checkpoint(
         if "Weights only load failed" not in text:
             raise ReadError(f"{p} is corrupt ({one_line(text)}); {hint}") from exc
         bad = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+        if bad:
+            raise ReadError(
+                f"{p} holds more than tensors and plain values (it would call {bad.group(1)}); refused to "
+                f"unpickle it, as that could run code (written by an older partlift or by something else: {hint})"
+            ) from exc
         detail = re.search(r"WeightsUnpickler error:\s*(.+?)\s*(?:\n\n|$)", text, re.DOTALL)
-        why = f"it would call {bad.group(1)}" if bad else "weights-only loader: " + one_line(
-            detail.group(1) if detail else text)
         raise ReadError(
-            f"{p} holds more than tensors and plain values ({why}); refused to unpickle it, as that could "
-            f"run code (written by an older partlift or by something else: {hint})"
+            f"{p} is corrupt or not a weights-only checkpoint ({one_line(detail.group(1) if detail else text)}); "
+            f"refused to unpickle it; {hint}"
         ) from exc
     except EOFError as exc:  # uncaught, click would turn this into "Aborted!"
         raise ReadError(f"{p} is truncated (ends in the middle of the data); {hint}") from exc
+    except OSError as exc:  # permissions, I/O errors: not the file's content
+        raise ReadError(f"cannot read {p}: {one_line(exc)}") from exc
     except Exception as exc:  # torch raises RuntimeError, KeyError, ValueError, ... for damaged files
         raise ReadError(f"{p} is truncated or corrupt ({type(exc).__name__}: {one_line(exc)}); {hint}") from exc
     keys = list(keys)
@@ -217,19 +222,19 @@ def _check_plain(value: Any, where: str, depth: int = 0) -> None:
     raise _BadValue(f"entry {where} is a {type(value).__name__}")
 
 
-def _read_header(fp, p: Path) -> tuple[tuple[int, int], tuple[int, ...], np.dtype]:
+def _read_header(fp, p: Path) -> np.dtype:
+    """The array dtype from a ``.npy`` header; ``fp`` is left at the start of the data."""
     fmt = np.lib.format
     try:
         version = fmt.read_magic(fp)
         if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, _, dtype = fmt.read_array_header_2_0(fp)
-        else:  # 3.0 only differs by a UTF-8 header, which numpy writes for field names, never for pickles
-            return version, (), np.dtype(np.uint8)
+            return fmt.read_array_header_1_0(fp)[2]
+        if version == (2, 0):
+            return fmt.read_array_header_2_0(fp)[2]
+        # 3.0 only adds a UTF-8 header (for field names), never used for pickles: np.load without pickle
+        return np.dtype(np.uint8)
     except Exception as exc:  # numpy raises ValueError / SyntaxError / EOFError on a bad header
         raise ReadError(f"{p} is not a .npy file or is truncated ({one_line(exc)})") from exc
-    return version, shape, dtype
 
 
 def load_npy(path: str | os.PathLike, *, what: str = ".npy file") -> np.ndarray | dict:
@@ -244,8 +249,12 @@ def load_npy(path: str | os.PathLike, *, what: str = ".npy file") -> np.ndarray 
     other global (nothing is executed) or holds anything else.
     """
     p = _check_file(path, what, "")
-    with open(p, "rb") as fp:
-        version, shape, dtype = _read_header(fp, p)
+    try:
+        fp = open(p, "rb")
+    except OSError as exc:
+        raise ReadError(f"cannot read {p}: {one_line(exc)}") from exc
+    with fp:
+        dtype = _read_header(fp, p)
         if not dtype.hasobject:
             try:
                 return np.load(p, allow_pickle=False)

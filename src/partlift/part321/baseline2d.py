@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from partlift.errors import ReadError
 from partlift.geometry.partmesh import PartMesh
-from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.models.seg2d import Seg2DConfig, Seg2DNet
 from partlift.part321.correspondence import MeshCorrespondence
 from partlift.part321.data import TEMPLATE, TrainImage
@@ -129,7 +129,7 @@ class Seg2DBaseline:
             b.part_names = tuple(str(n) for n in ck["part_names"])
             b.net = Seg2DNet(Seg2DConfig(len(b.part_names), b.config.arch, b.config.width, b.config.depth))
         except (TypeError, ValueError) as exc:
-            msg = f"{path} has no valid 2D baseline settings ({type(exc).__name__}: {exc}); retrain it"
+            msg = f"{path} has no valid 2D baseline settings ({type(exc).__name__}: {one_line(exc)}); retrain it"
             raise ReadError(msg) from exc
         load_state_dict_checked(b.net, ck["state"], path, what="2D baseline")
         b.net.eval()

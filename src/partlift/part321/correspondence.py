@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from partlift.errors import PartliftError, ReadError
 from partlift.geometry.normalize import unit_box_normalization
 from partlift.geometry.partmesh import PartMesh
-from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.geometry.sampling import sample_surface
 from partlift.models.losses import chamfer_distance_torch
 from partlift.models.pointnet2 import CapsuleAtlasDecoder, PointNet2Config, PointNet2Encoder
@@ -195,7 +195,8 @@ def load_encoder(path: str | Path) -> PointNet2Encoder:
         cfg = dict(ck["config"])
         enc = PointNet2Encoder(PointNet2Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
     except (TypeError, ValueError) as exc:
-        raise ReadError(f"{path} has no valid PointNet++ settings ({type(exc).__name__}: {exc}); {hint}") from exc
+        msg = f"{path} has no valid PointNet++ settings ({type(exc).__name__}: {one_line(exc)}); {hint}"
+        raise ReadError(msg) from exc
     load_state_dict_checked(enc, ck["state"], path, what="PointNet++ encoder", hint=hint)
     return enc.eval()
 

@@ -22,7 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from partlift.errors import ReadError
-from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,8 @@ class Deformer:
             d.latent_dim = int(state["latent_dim"])
             d.net = DeformationNet(d.latent_dim, d.config)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ReadError(f"{source} has no valid deformation network settings ({type(exc).__name__}: {exc}); "
-                            "retrain the model") from exc
+            msg = f"{source} has no valid deformation network settings ({type(exc).__name__}: {one_line(exc)})"
+            raise ReadError(msg + "; retrain the model") from exc
         load_state_dict_checked(d.net, state["net"], source, what="deformation network")
         d.net.eval()
         for p in d.net.parameters():

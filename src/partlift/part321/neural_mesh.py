@@ -16,7 +16,7 @@ import torch
 
 from partlift.errors import ReadError
 from partlift.geometry.partmesh import PartMesh
-from partlift.geometry.safe_load import load_torch_checkpoint
+from partlift.geometry.safe_load import load_torch_checkpoint, one_line
 from partlift.part321.deformation import Deformer
 
 FORMAT = "partlift-neural-mesh"
@@ -175,7 +175,7 @@ class DeformableNeuralMesh:
                 shape_names=tuple(s["shape_names"]), category=s["category"],
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            msg = f"{source} is a damaged neural mesh ({type(exc).__name__}: {exc}); retrain the model"
+            msg = f"{source} is a damaged neural mesh ({type(exc).__name__}: {one_line(exc)}); retrain the model"
             raise ReadError(msg) from exc
 
     def save(self, path: str | Path) -> None:
