@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from toys import toy_chair
 
-from helpers import assert_close
+from helpers import RunsOnLoad, assert_close, assert_refused
 from partlift.datasets.loaders import (
     dst_camera,
     dst_normalization,
@@ -92,6 +92,24 @@ def test_dst_normalization_and_errors(tmp_path):
         load_dst_annotation(tmp_path / "missing.npy")
     with pytest.raises(ReadError, match="lacks"):
         dst_camera({"principal": [256, 256]}, use_matrix_world=False)
+
+
+def test_dst_annotations_are_unpickled_safely(tmp_path):
+    marker = tmp_path / "ran"
+    ann = _blender_annotation(0.3, 0.2, 2.0)
+    ann["extra"] = {"nested": [1, RunsOnLoad(marker)]}
+    np.save(tmp_path / "evil.npy", ann, allow_pickle=True)
+    with pytest.raises(ReadError, match="refused to unpickle") as e:
+        load_dst_annotation(tmp_path / "evil.npy")
+    assert_refused(e, tmp_path / "evil.npy", marker)
+    np.save(tmp_path / "plain.npy", np.eye(4))
+    with pytest.raises(ReadError, match="not a 3D-DST annotation dict") as e:
+        load_dst_annotation(tmp_path / "plain.npy")
+    assert_refused(e, tmp_path / "plain.npy")
+    (tmp_path / "empty.npy").write_bytes(b"")
+    with pytest.raises(ReadError, match="empty") as e:
+        load_dst_annotation(tmp_path / "empty.npy")
+    assert_refused(e, tmp_path / "empty.npy")
 
 
 def _cloud(n=20, seed=0):

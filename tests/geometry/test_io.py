@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import assert_close
+from helpers import assert_close, assert_refused, write_malicious_npy
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry import PartPointCloud
 from partlift.geometry.io import (
@@ -133,3 +133,24 @@ def test_points_or_mesh_reads_clouds_as_they_are_and_samples_meshes(toy_mesh, tm
     with pytest.raises(ReadError, match="x.txt"):
         (tmp_path / "x.txt").write_text("1 2 3")
         load_points_or_mesh(tmp_path / "x.txt", 10)
+
+
+def test_partnete_labels_load_safely(tmp_path):
+    # a PartNetE release file is np.save of a dict: still read, through the restricted unpickler
+    sem, ins = np.array([0, 2, -1, 1]), np.array([0, 1, -1, 2])
+    np.save(tmp_path / "label.npy", {"semantic_seg": sem, "instance_seg": ins}, allow_pickle=True)
+    got_sem, got_ins = read_partnete_labels(tmp_path / "label.npy", 4)
+    assert (got_sem == sem).all() and (got_ins == ins).all() and got_sem.dtype == np.int64
+    # a crafted file would run code when unpickled: refused before anything runs, also via the shape folder
+    marker = tmp_path / "ran"
+    folder = tmp_path / "shape"
+    save_partnete_shape(PartPointCloud(np.zeros((3, 3)), labels=np.zeros(3, int)), folder)
+    write_malicious_npy(folder / "label.npy", marker)
+    for read in (lambda: read_partnete_labels(folder / "label.npy"), lambda: load_partnete_shape(folder)):
+        with pytest.raises(ReadError, match="refused to unpickle") as e:
+            read()
+        assert_refused(e, folder / "label.npy", marker)
+    (folder / "label.npy").write_bytes(b"")
+    with pytest.raises(ReadError, match="empty") as e:
+        load_partnete_shape(folder)
+    assert_refused(e, folder / "label.npy")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from helpers import assert_close
+from helpers import RunsOnLoad, assert_close, assert_refused, write_malicious_npy
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.boxes import Box3D
 from partlift.metrics.eval_formats import (
@@ -48,6 +48,31 @@ def test_partnete_prediction_errors(tmp_path):
         read_partnete_label_file(tmp_path / "arr.npy")
     with pytest.raises(ReadError, match="not found"):
         read_partnete_label_file(tmp_path / "nope.npy")
+
+
+@pytest.mark.parametrize("prediction", [False, True])
+def test_partnete_label_files_are_unpickled_safely(tmp_path, prediction):
+    marker = tmp_path / "ran"
+    # the payload hidden in each key a prediction reads
+    for key in ("semantic_seg", "instance_seg", "instance_label", "instance_score", "part_names"):
+        d = {"semantic_seg": np.zeros(3, np.int32), "instance_seg": np.zeros(3, np.int32),
+             "instance_label": np.zeros(1, np.int32), "instance_score": np.ones(1), "part_names": ["a"]}
+        d[key] = RunsOnLoad(marker)
+        path = tmp_path / key / "label.npy"
+        path.parent.mkdir()
+        np.save(path, d, allow_pickle=True)
+        with pytest.raises(ReadError, match="refused to unpickle") as e:
+            read_partnete_label_file(path, prediction=prediction)
+        assert_refused(e, path, marker)
+    # a ground-truth file as PartNetE releases it still reads
+    np.save(tmp_path / "gt.npy", {"semantic_seg": np.array([0, 1]), "instance_seg": np.array([0, -1])},
+            allow_pickle=True)
+    got = read_partnete_label_file(tmp_path / "gt.npy", prediction=False)
+    assert got.semantic.tolist() == [0, 1] and got.instance.tolist() == [0, -1]
+    write_malicious_npy(tmp_path / "evil.npy", marker)
+    with pytest.raises(ReadError) as e:
+        read_partnete_label_file(tmp_path / "evil.npy", prediction=prediction)
+    assert_refused(e, tmp_path / "evil.npy", marker)
 
 
 def test_part321_round_trip(tmp_path):

@@ -7,7 +7,8 @@ import pytest
 import torch
 from part321_fixtures import toy_mesh
 
-from helpers import assert_close
+from helpers import assert_close, assert_refused, write_malicious_checkpoint
+from partlift.errors import ReadError
 from partlift.models.feature_cnn import FeatureCNN, FeatureCNNConfig
 from partlift.part321.feature_training import FeatureTrainingConfig, TrainingView, _prepare, train_features
 from partlift.part321.losses import contrastive_loss
@@ -93,6 +94,20 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     assert_close(nm_b.features, nm_a.features, atol=1e-5)
     for pa, pb in zip(net_a.parameters(), net_b.parameters(), strict=True):
         assert_close(pb, pa, atol=1e-5)
+
+
+def test_resume_checkpoint_is_loaded_safely(tmp_path):
+    mesh, views = _views(2, 3)
+    cfg = FeatureTrainingConfig(epochs=1, batch_size=2)
+    marker = tmp_path / "ran"
+    ck = write_malicious_checkpoint(tmp_path / "ck.pt", marker, keys=("config", "net"))
+    with pytest.raises(ReadError, match="refused to unpickle.*delete it to train from the start") as e:
+        _train(views, mesh, cfg, checkpoint=ck)
+    assert_refused(e, ck, marker)
+    ck.write_bytes(b"")
+    with pytest.raises(ReadError, match="empty") as e:
+        _train(views, mesh, cfg, checkpoint=ck)
+    assert_refused(e, ck)
 
 
 def test_geometric_augmentation_moves_vertices_with_the_image():

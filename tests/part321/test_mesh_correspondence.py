@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import assert_close
+from helpers import assert_close, assert_refused, write_malicious_checkpoint
+from partlift.errors import ReadError
 from partlift.experiments.part_transfer import transfer_scores
 from partlift.models.pointnet2 import PointNet2Config
 from partlift.part321.correspondence import (
@@ -85,3 +86,25 @@ def test_pretraining_runs_resumes_and_round_trips(tmp_path):
     x = torch.rand(1, 128, 3) - 0.5
     with torch.no_grad():
         assert_close(enc(x)[0], res.encoder(x)[0], atol=1e-6)
+
+
+def test_encoder_and_pretraining_checkpoints_are_loaded_safely(tmp_path):
+    marker = tmp_path / "ran"
+    enc = write_malicious_checkpoint(tmp_path / "enc.pt", marker, keys=("config", "state"))
+    with pytest.raises(ReadError, match="refused to unpickle.*delete it to pretrain again") as e:
+        load_encoder(enc)
+    assert_refused(e, enc, marker)
+    ck = write_malicious_checkpoint(tmp_path / "ck.pt", marker, keys=("config", "enc"))
+    cfg = PretrainConfig(steps=1, batch_size=1, num_points=64, capsules=2, encoder=TINY)
+    with pytest.raises(ReadError, match="refused to unpickle") as e:
+        pretrain_pointnet(cfg, [generate("hammer", 0)], checkpoint=ck)
+    assert_refused(e, ck, marker)
+    # an encoder of another size: refused in one line
+    res = pretrain_pointnet(cfg, [generate("hammer", 0)])
+    save_encoder(res.encoder, tmp_path / "ok.pt")
+    st = torch.load(tmp_path / "ok.pt", weights_only=True)
+    st["config"]["dim"] = 16
+    torch.save(st, tmp_path / "other.pt")
+    with pytest.raises(ReadError, match="does not fit this PointNet\\+\\+ encoder") as e:
+        load_encoder(tmp_path / "other.pt")
+    assert_refused(e, tmp_path / "other.pt")

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from partlift.errors import ReadError
+from partlift.geometry.safe_load import load_npy_dict
 from partlift.geometry.transforms import CV_FROM_GL, PASCAL_FROM_WORLD, rot_y
 from partlift.render.camera import Camera
 
@@ -34,18 +35,12 @@ BLENDER_FROM_FILE = PASCAL_FROM_WORLD
 
 
 def load_dst_annotation(path: str | os.PathLike) -> dict:
-    """Read one 3D-DST annotation ``.npy`` (a pickled dict)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ReadError(f"3D-DST annotation not found: {p}")
-    try:
-        d = np.load(p, allow_pickle=True)
-        d = d.item() if isinstance(d, np.ndarray) and d.dtype == object and d.shape == () else d
-    except Exception as exc:  # noqa: BLE001 - numpy raises several types for bad pickles
-        raise ReadError(f"cannot read 3D-DST annotation {p}: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(d, dict):
-        raise ReadError(f"{p} does not hold a 3D-DST annotation dict")
-    return d
+    """Read one 3D-DST annotation ``.npy`` (a pickled dict of arrays, numbers and strings).
+
+    Raises ReadError naming the file if it is missing, damaged, or holds anything but plain values.
+    """
+    # restricted unpickling: only arrays, numbers, strings, lists and dicts (nothing runs on load)
+    return load_npy_dict(Path(path), what="3D-DST annotation")
 
 
 def blender_matrix_world(theta: float, phi: float, dist: float, roll: float = 0.0) -> np.ndarray:

@@ -41,7 +41,7 @@ from partlift.part321.correspondence import (
 from partlift.part321.data import load_test_samples, load_training_data
 from partlift.part321.deformation import DeformationConfig
 from partlift.part321.feature_training import FeatureTrainingConfig
-from partlift.part321.model import Part321, Part321Config
+from partlift.part321.model import MODEL_VERSION, Part321, Part321Config, saved_model_version
 
 
 def _all_categories() -> tuple[str, ...]:
@@ -97,7 +97,8 @@ def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress:
     model_dir = workdir / "model"
     cfg_json = json.dumps(settings.model.to_dict(), sort_keys=True)
     stamp = workdir / "model_config.json"
-    if (model_dir / "config.json").is_file() and stamp.is_file() and stamp.read_text() == cfg_json:
+    if (saved_model_version(model_dir) == MODEL_VERSION and stamp.is_file()
+            and stamp.read_text() == cfg_json):  # an older-format model is retrained
         model = Part321.load(model_dir)
         return model, dict(model.meta.get("bench_train", {}))
     data = load_training_data(root)

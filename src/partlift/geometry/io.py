@@ -17,6 +17,7 @@ import numpy as np
 from partlift.errors import InvalidGeometryError, LabelMismatchError, ReadError
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.pointcloud import PartPointCloud
+from partlift.geometry.safe_load import load_npy
 
 MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".stl", ".off")
 SIDECAR_FORMAT = "partlift-labels"
@@ -282,11 +283,7 @@ def load_partnete_shape(
 def read_partnete_labels(path: str | os.PathLike, num_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read PartNetE ``label.npy`` -> (semantic_seg (N,) int64, instance_seg (N,) int64)."""
     p = _existing(path, "PartNetE label file")
-    try:
-        d = np.load(p, allow_pickle=True)
-        d = d.item() if isinstance(d, np.ndarray) and d.dtype == object and d.shape == () else d
-    except Exception as exc:
-        raise ReadError(f"cannot read {p}: {type(exc).__name__}: {exc}") from exc
+    d = load_npy(p, what="PartNetE label file")  # restricted unpickling: the file may come from anyone
     if not isinstance(d, dict) or "semantic_seg" not in d:
         raise ReadError(f"{p} is not a PartNetE label dict with 'semantic_seg' (and 'instance_seg')")
     sem = _integer_labels(d["semantic_seg"], f"{p}: semantic_seg")

@@ -27,6 +27,7 @@ import numpy as np
 
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.boxes import Box3D
+from partlift.geometry.safe_load import load_npy
 
 PARTNETE_PREDICTION_FORMAT = "partlift-partnete-prediction"
 PART321_RECORD_FORMAT = "partlift-part321-eval"
@@ -76,11 +77,7 @@ def read_partnete_label_file(path: str | os.PathLike, prediction: bool = False) 
     p = Path(path)
     if not p.is_file():
         raise ReadError(f"label file not found: {p}")
-    try:
-        d = np.load(p, allow_pickle=True)
-        d = d.item() if isinstance(d, np.ndarray) and d.dtype == object and d.shape == () else d
-    except Exception as exc:  # numpy raises several types on corrupt or foreign files
-        raise ReadError(f"cannot read {p}: {type(exc).__name__}: {exc}") from exc
+    d = load_npy(p, what="PartNetE label file")  # restricted unpickling: the file may come from anyone
     if not isinstance(d, dict) or "semantic_seg" not in d:
         raise ReadError(f"{p} is not a PartNetE label dict with 'semantic_seg'")
     sem = _int_vector(d, "semantic_seg", p)

@@ -16,7 +16,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from partlift.errors import ReadError
 from partlift.geometry.partmesh import PartMesh
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.models.seg2d import Seg2DConfig, Seg2DNet
 from partlift.part321.correspondence import MeshCorrespondence
 from partlift.part321.data import TEMPLATE, TrainImage
@@ -120,10 +122,15 @@ class Seg2DBaseline:
 
     @staticmethod
     def load(path: str | Path) -> Seg2DBaseline:
-        ck = torch.load(path, weights_only=False)
-        b = Seg2DBaseline(Seg2DTrainConfig(**ck["config"]))
-        b.part_names = tuple(ck["part_names"])
-        b.net = Seg2DNet(Seg2DConfig(len(b.part_names), b.config.arch, b.config.width, b.config.depth))
-        b.net.load_state_dict(ck["state"])
+        """Read a file written by :meth:`save`; ReadError naming it if it is missing, damaged or unsafe."""
+        ck = load_torch_checkpoint(path, what="2D baseline", keys=("config", "part_names", "state"))
+        try:
+            b = Seg2DBaseline(Seg2DTrainConfig(**ck["config"]))
+            b.part_names = tuple(str(n) for n in ck["part_names"])
+            b.net = Seg2DNet(Seg2DConfig(len(b.part_names), b.config.arch, b.config.width, b.config.depth))
+        except (TypeError, ValueError) as exc:
+            msg = f"{path} has no valid 2D baseline settings ({type(exc).__name__}: {one_line(exc)}); retrain it"
+            raise ReadError(msg) from exc
+        load_state_dict_checked(b.net, ck["state"], path, what="2D baseline")
         b.net.eval()
         return b

@@ -23,9 +23,10 @@ import torch
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from partlift.errors import PartliftError
+from partlift.errors import PartliftError, ReadError
 from partlift.geometry.normalize import unit_box_normalization
 from partlift.geometry.partmesh import PartMesh
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.geometry.sampling import sample_surface
 from partlift.metrics.chamfer import chamfer_distance_torch
 from partlift.models.pointnet2 import CapsuleAtlasDecoder, PointNet2Config, PointNet2Encoder
@@ -88,6 +89,9 @@ class PretrainResult:
     seconds: float
 
 
+RESTART = "delete it to train from the start"
+
+
 def pretrain_pointnet(
     cfg: PretrainConfig = PretrainConfig(),
     shapes: list[PartMesh] | None = None,
@@ -123,16 +127,22 @@ def _pretrain(cfg, shapes, checkpoint, progress) -> PretrainResult:
     history: list[float] = []
     start = 0
     if checkpoint is not None and Path(checkpoint).exists():
-        ck = torch.load(checkpoint, weights_only=False)
-        if ck.get("config") == asdict(cfg):
-            enc.load_state_dict(ck["enc"])
-            dec.load_state_dict(ck["dec"])
-            pos_head.load_state_dict(ck["pos"])
-            opt.load_state_dict(ck["opt"])
-            sched.load_state_dict(ck["sched"])
-            rng.bit_generator.state = ck["rng"]
-            torch.set_rng_state(ck["torch_rng"])
-            history, start = list(ck["history"]), ck["step"]
+        ck = load_torch_checkpoint(checkpoint, what="PointNet++ pretraining checkpoint", hint=RESTART,
+                                   keys=("config", "enc", "dec", "pos", "opt", "sched", "rng", "torch_rng",
+                                         "history", "step"))
+        if ck["config"] == asdict(cfg):
+            what = "PointNet++ pretraining checkpoint"
+            load_state_dict_checked(enc, ck["enc"], checkpoint, what=what, hint=RESTART)
+            load_state_dict_checked(dec, ck["dec"], checkpoint, what=what, hint=RESTART)
+            load_state_dict_checked(pos_head, ck["pos"], checkpoint, what=what, hint=RESTART)
+            try:
+                opt.load_state_dict(ck["opt"])
+                sched.load_state_dict(ck["sched"])
+                rng.bit_generator.state = ck["rng"]
+                torch.set_rng_state(ck["torch_rng"])
+                history, start = list(ck["history"]), int(ck["step"])
+            except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+                raise ReadError(f"{checkpoint} is a damaged {what} ({type(exc).__name__}); {RESTART}") from exc
     per = cfg.num_points // cfg.capsules
     enc.train()
     dec.train()
@@ -178,11 +188,16 @@ def save_encoder(encoder: PointNet2Encoder, path: str | Path, extra: dict | None
 
 
 def load_encoder(path: str | Path) -> PointNet2Encoder:
-    ck = torch.load(path, weights_only=False)
-    cfg = dict(ck["config"])
-    cfg = PointNet2Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
-    enc = PointNet2Encoder(cfg)
-    enc.load_state_dict(ck["state"])
+    """Read a file written by :func:`save_encoder`; ReadError naming it if it is missing, damaged or unsafe."""
+    hint = "delete it to pretrain again"
+    ck = load_torch_checkpoint(path, what="PointNet++ encoder", hint=hint, keys=("config", "state"))
+    try:
+        cfg = dict(ck["config"])
+        enc = PointNet2Encoder(PointNet2Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
+    except (TypeError, ValueError) as exc:
+        msg = f"{path} has no valid PointNet++ settings ({type(exc).__name__}: {one_line(exc)}); {hint}"
+        raise ReadError(msg) from exc
+    load_state_dict_checked(enc, ck["state"], path, what="PointNet++ encoder", hint=hint)
     return enc.eval()
 
 

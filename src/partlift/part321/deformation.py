@@ -21,6 +21,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from partlift.errors import ReadError
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
+
 
 @dataclass(frozen=True)
 class DeformationConfig:
@@ -200,11 +203,16 @@ class Deformer:
         return {"config": asdict(self.config), "latent_dim": self.latent_dim, "net": self.net.state_dict()}
 
     @staticmethod
-    def from_state(state: dict) -> Deformer:
-        d = Deformer(DeformationConfig(**state["config"]))
-        d.latent_dim = int(state["latent_dim"])
-        d.net = DeformationNet(d.latent_dim, d.config)
-        d.net.load_state_dict(state["net"])
+    def from_state(state: dict, source: str | Path = "deformation state") -> Deformer:
+        """Inverse of :meth:`state`; ``source`` (the file) names the culprit in errors."""
+        try:
+            d = Deformer(DeformationConfig(**state["config"]))
+            d.latent_dim = int(state["latent_dim"])
+            d.net = DeformationNet(d.latent_dim, d.config)
+        except (KeyError, TypeError, ValueError) as exc:
+            msg = f"{source} has no valid deformation network settings ({type(exc).__name__}: {one_line(exc)})"
+            raise ReadError(msg + "; retrain the model") from exc
+        load_state_dict_checked(d.net, state["net"], source, what="deformation network")
         d.net.eval()
         for p in d.net.parameters():
             p.requires_grad_(False)
@@ -216,4 +224,6 @@ class Deformer:
 
     @staticmethod
     def load(path: str | Path) -> Deformer:
-        return Deformer.from_state(torch.load(path, weights_only=False))
+        """Read a file written by :meth:`save`; ReadError naming it if it is missing, damaged or unsafe."""
+        st = load_torch_checkpoint(path, what="deformation network", keys=("config", "latent_dim", "net"))
+        return Deformer.from_state(st, path)

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from partlift.errors import ReadError
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.part321.inference import torch_threads
 from partlift.part321.losses import contrastive_loss
 from partlift.part321.neural_mesh import DeformableNeuralMesh, init_features
@@ -229,16 +231,25 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
     state = FeatureTrainingState()
     start_epoch = 0
     if checkpoint is not None and Path(checkpoint).exists():
-        ck = torch.load(checkpoint, weights_only=False)
-        if ck.get("config") == asdict(cfg) and ck.get("num_views") == len(views):
-            net.load_state_dict(ck["net"])
-            opt.load_state_dict(ck["opt"])
-            sched.load_state_dict(ck["sched"])
-            bank, clutter, clutter_ptr = ck["bank"], ck["clutter"], ck["clutter_ptr"]
-            gen.set_state(ck["gen"])
-            rng.bit_generator.state = ck["rng"]
-            state.epoch_losses = list(ck["epoch_losses"])
-            start_epoch = ck["epoch"]
+        what, hint = "feature-training checkpoint", "delete it to train from the start"
+        ck = load_torch_checkpoint(checkpoint, what=what, hint=hint, keys=(
+            "config", "num_views", "epoch", "net", "opt", "sched", "bank", "clutter", "clutter_ptr", "gen", "rng",
+            "epoch_losses"))
+        if ck["config"] == asdict(cfg) and ck["num_views"] == len(views):
+            load_state_dict_checked(net, ck["net"], checkpoint, what=what, hint=hint)
+            try:
+                opt.load_state_dict(ck["opt"])
+                sched.load_state_dict(ck["sched"])
+                if ck["bank"].shape != bank.shape or ck["clutter"].shape != clutter.shape:
+                    raise ValueError("feature bank shapes differ")
+                bank, clutter, clutter_ptr = ck["bank"], ck["clutter"], int(ck["clutter_ptr"])
+                gen.set_state(ck["gen"])
+                rng.bit_generator.state = ck["rng"]
+                state.epoch_losses = list(ck["epoch_losses"])
+                start_epoch = int(ck["epoch"])
+            except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+                msg = f"{checkpoint} is a damaged {what} ({type(exc).__name__}: {one_line(exc)}); {hint}"
+                raise ReadError(msg) from exc
     net.train()
     bar = tqdm(total=cfg.epochs, initial=start_epoch, desc="features", disable=not progress, leave=False)
     end_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, start_epoch + stop_after)

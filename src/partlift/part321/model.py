@@ -26,6 +26,7 @@ from partlift.datasets.generation import dataclass_from_dict, to_jsonable, write
 from partlift.errors import PartliftError, ReadError
 from partlift.geometry.boxes import Box3D, oriented_box
 from partlift.geometry.partmesh import PartMesh
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.models.feature_cnn import FeatureCNN, FeatureCNNConfig
 from partlift.part321.correspondence import (
     CorrespondenceConfig,
@@ -43,6 +44,7 @@ from partlift.render.rasterize import rasterize
 from partlift.render.shading import nearest_corner_labels
 
 MODEL_FORMAT = "partlift-part321-model"
+MODEL_VERSION = 2  # 2: weights-only checkpoints (1 pickled numpy arrays in neural_mesh.pt)
 
 
 @dataclass(frozen=True)
@@ -340,7 +342,8 @@ class Part321:
         self._check()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(folder / "config.json", {"format": MODEL_FORMAT, "version": 1, **self.config.to_dict()})
+        write_json_atomic(folder / "config.json",
+                          {"format": MODEL_FORMAT, "version": MODEL_VERSION, **self.config.to_dict()})
         write_json_atomic(folder / "meta.json", self.meta)
         self.mesh.save(folder / "neural_mesh.pt")
         tmp = folder / "feature_net.pt.tmp"
@@ -350,19 +353,48 @@ class Part321:
 
     @staticmethod
     def load(folder: str | Path) -> Part321:
+        """Read a folder written by :meth:`save`.
+
+        Raises ReadError naming the file if one is missing, damaged, unsafe to unpickle, from another
+        model, or written in an older format (retrain then).
+        """
         folder = Path(folder)
         cfg_file = folder / "config.json"
         if not cfg_file.is_file():
             raise ReadError(f"not a Part321 model folder (no config.json): {folder}")
-        d = json.loads(cfg_file.read_text())
+        d = _read_json(cfg_file)
         if d.pop("format", None) != MODEL_FORMAT:
             raise ReadError(f"{cfg_file} is not a Part321 model config")
-        d.pop("version", None)
-        model = Part321(Part321Config.from_dict(d))
-        model.meta = json.loads((folder / "meta.json").read_text())
+        version = d.pop("version", None)
+        if version != MODEL_VERSION:
+            raise ReadError(f"{folder} is Part321 model format {version}, this partlift reads format {MODEL_VERSION} "
+                            "(older models cannot be loaded safely); retrain it with `partlift train part321`")
+        try:
+            model = Part321(Part321Config.from_dict(d))
+        except (TypeError, ValueError) as exc:
+            raise ReadError(f"{cfg_file} has invalid settings ({type(exc).__name__}: {one_line(exc)})") from exc
+        model.meta = _read_json(folder / "meta.json")
         model.mesh = DeformableNeuralMesh.load(folder / "neural_mesh.pt")
-        ck = torch.load(folder / "feature_net.pt", weights_only=False)
+        ck = load_torch_checkpoint(folder / "feature_net.pt", what="Part321 feature network", keys=("state",))
         net = build_backbone(model.config)
-        net.load_state_dict(ck["state"])
+        load_state_dict_checked(net, ck["state"], folder / "feature_net.pt", what="Part321 feature network")
         model.net = net.eval()
         return model
+
+
+def saved_model_version(folder: str | Path) -> int | None:
+    """The format version in a Part321 model folder's config.json (None if unreadable)."""
+    try:
+        return json.loads((Path(folder) / "config.json").read_text()).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReadError(f"cannot read {path}: {type(exc).__name__}: {one_line(exc)}") from exc
+    if not isinstance(d, dict):
+        raise ReadError(f"{path} does not hold a JSON object")
+    return d

@@ -16,10 +16,12 @@ import torch
 
 from partlift.errors import ReadError
 from partlift.geometry.partmesh import PartMesh
+from partlift.geometry.safe_load import load_torch_checkpoint, one_line
 from partlift.part321.deformation import Deformer
 
 FORMAT = "partlift-neural-mesh"
-VERSION = 1
+VERSION = 2  # 2: arrays stored as tensors (1 pickled numpy arrays, which weights-only loading refuses)
+ARRAYS = ("vertices", "faces", "features", "labels", "latents", "clutter")
 
 
 def init_features(num: int, dim: int, seed: int) -> np.ndarray:
@@ -148,35 +150,42 @@ class DeformableNeuralMesh:
 
     # ------------------------------------------------------------------ persistence
     def state(self) -> dict:
+        """Everything as tensors and plain values (loadable with ``torch.load(weights_only=True)``)."""
+        arrays = {k: torch.from_numpy(np.ascontiguousarray(getattr(self, k))) for k in ARRAYS}
         return {
-            "format": FORMAT, "version": VERSION,
-            "vertices": self.vertices, "faces": self.faces, "features": self.features,
-            "labels": self.labels, "part_names": list(self.part_names), "latents": self.latents,
-            "clutter": self.clutter, "shape_names": list(self.shape_names), "category": self.category,
+            "format": FORMAT, "version": VERSION, **arrays,
+            "part_names": list(self.part_names), "shape_names": list(self.shape_names), "category": self.category,
             "deformer": None if self.deformer is None else self.deformer.state(),
         }
 
     @staticmethod
-    def from_state(s: dict) -> DeformableNeuralMesh:
-        if s.get("format") != FORMAT:
-            raise ReadError(f"not a partlift neural mesh (format {s.get('format')!r})")
-        return DeformableNeuralMesh(
-            vertices=s["vertices"], faces=s["faces"], features=s["features"], labels=s["labels"],
-            part_names=tuple(s["part_names"]), latents=s["latents"], clutter=s["clutter"],
-            deformer=None if s["deformer"] is None else Deformer.from_state(s["deformer"]),
-            shape_names=tuple(s["shape_names"]), category=s["category"],
-        )
+    def from_state(s: dict, source: str | Path = "neural mesh") -> DeformableNeuralMesh:
+        """Inverse of :meth:`state`; ``source`` (the file) names the culprit in errors."""
+        if not isinstance(s, dict) or s.get("format") != FORMAT:
+            fmt = s.get("format") if isinstance(s, dict) else type(s).__name__
+            raise ReadError(f"{source} is not a partlift neural mesh (format {fmt!r})")
+        if s.get("version") != VERSION:
+            raise ReadError(f"{source} is neural mesh format {s.get('version')!r}, this partlift reads {VERSION}; "
+                            "retrain the model")
+        try:
+            arrays = {k: s[k].numpy() for k in ARRAYS}
+            deformer = None if s["deformer"] is None else Deformer.from_state(s["deformer"], source)
+            return DeformableNeuralMesh(
+                **arrays, part_names=tuple(s["part_names"]), deformer=deformer,
+                shape_names=tuple(s["shape_names"]), category=s["category"],
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            msg = f"{source} is a damaged neural mesh ({type(exc).__name__}: {one_line(exc)}); retrain the model"
+            raise ReadError(msg) from exc
 
     def save(self, path: str | Path) -> None:
-        """Write to ``path`` (torch pickle of arrays and the deformation network's weights)."""
+        """Write to ``path`` (tensors and plain values; the deformation network's weights)."""
         tmp = Path(str(path) + ".tmp")
         torch.save(self.state(), tmp)
         tmp.replace(path)
 
     @staticmethod
     def load(path: str | Path) -> DeformableNeuralMesh:
-        try:
-            s = torch.load(path, weights_only=False)
-        except (OSError, RuntimeError, EOFError) as exc:
-            raise ReadError(f"cannot read neural mesh {path}: {exc}") from exc
-        return DeformableNeuralMesh.from_state(s)
+        """Read a file written by :meth:`save`; ReadError naming it if it is missing, damaged or unsafe."""
+        s = load_torch_checkpoint(path, what="neural mesh")
+        return DeformableNeuralMesh.from_state(s, path)

@@ -31,6 +31,7 @@ import torch
 
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.pointcloud import PartPointCloud
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
 from partlift.metrics.segmentation import semantic_miou
 from partlift.partstad.config import (
     PartSTADConfig,
@@ -398,11 +399,17 @@ class PartSTAD:
         m = PartSTAD(config_from_dict(PartSTADConfig, cfg_d), cache_dir=cache_dir)
         m.category, m.part_names = meta["category"], tuple(meta["part_names"])
         m.history, m.best_epoch = meta.get("history", []), meta.get("best_epoch", -1)
-        st = torch.load(path / "weights.pt", weights_only=True)
+        wfile = path / "weights.pt"
+        st = load_torch_checkpoint(wfile, what="PartSTAD weights", keys=("null", "net", "feature_dim"))
+        if not isinstance(st["null"], torch.Tensor) or st["null"].numel() != 1:
+            raise ReadError(f"{wfile} has no valid null score; retrain or copy the model again")
         m.null = torch.nn.Parameter(st["null"].float())
         if st["net"] is not None:
-            m.net = WeightNet(st["feature_dim"], m.config.weight_net)
-            m.net.load_state_dict(st["net"])
+            try:
+                m.net = WeightNet(int(st["feature_dim"]), m.config.weight_net)
+            except (TypeError, ValueError) as exc:
+                raise ReadError(f"{wfile} has an invalid feature_dim {st['feature_dim']!r}; retrain") from exc
+            load_state_dict_checked(m.net, st["net"], wfile, what="PartSTAD weight network")
         m.proposer = proposer_from_state(m.config, m.part_names, path / "proposer")
         return m
 

@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from partlift.errors import ReadError
 from partlift.geometry.normalize import unit_sphere_normalization
 from partlift.geometry.pointcloud import PartPointCloud
+from partlift.geometry.safe_load import load_torch_checkpoint
 from partlift.partstad.config import ProposerConfig, ViewConfig
 from partlift.partstad.proposals.base import Proposals
 from partlift.partstad.proposals.oracle import OracleProposer
@@ -121,6 +123,12 @@ class HFProposer:
         torch.save(self.detector.state(), path / "prompt_offsets.pt")
 
     def load_state(self, path) -> None:
-        st = torch.load(Path(path) / "prompt_offsets.pt", weights_only=True)
-        self.detector.load_offsets(st["offsets"])
+        f = Path(path) / "prompt_offsets.pt"
+        off = load_torch_checkpoint(f, what="prompt offsets", keys=("offsets",))["offsets"]
+        want = tuple(self.detector.offsets.shape)
+        if not isinstance(off, torch.Tensor) or tuple(off.shape) != want:
+            got = tuple(off.shape) if isinstance(off, torch.Tensor) else type(off).__name__
+            raise ReadError(f"{f} holds prompt offsets {got}, this detector needs {want} (another model or part "
+                            "list); retrain or copy the model again")
+        self.detector.load_offsets(off)
         self._key = None

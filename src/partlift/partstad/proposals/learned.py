@@ -32,6 +32,7 @@ from scipy import ndimage
 
 from partlift.geometry.normalize import unit_sphere_normalization
 from partlift.geometry.pointcloud import PartPointCloud
+from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
 from partlift.models.proposal_net import ProposalNet
 from partlift.partstad.config import LearnedProposerConfig, ViewConfig, config_from_dict
 from partlift.partstad.normals import estimate_normals
@@ -414,7 +415,9 @@ class LearnedProposer:
         meta = json.loads((path / "proposer.json").read_text())
         self.config = config_from_dict(LearnedProposerConfig, meta["config"])
         self.net = self._new_net()
-        self.net.load_state_dict(torch.load(path / "proposal_net.pt", weights_only=True))
+        weights = path / "proposal_net.pt"
+        state = load_torch_checkpoint(weights, what="proposal network")
+        load_state_dict_checked(self.net, state, weights, what="proposal network")
         self.net.eval()
         self.trained = bool(meta.get("trained", True))
         self.history = meta.get("loss_history", [])
