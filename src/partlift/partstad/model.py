@@ -389,11 +389,16 @@ class PartSTAD:
     def load(path, cache_dir=None) -> PartSTAD:
         """Load a folder written by :meth:`save`."""
         path = Path(path)
+        for name in ("config.json", "model.json"):
+            if not (path / name).is_file():
+                raise ReadError(f"{path} is not a PartSTAD model folder (no {name}); train one with "
+                                "`partlift train partstad`")
         try:
             cfg_d = json.loads((path / "config.json").read_text())
             meta = json.loads((path / "model.json").read_text())
         except (OSError, ValueError) as exc:
-            raise ReadError(f"{path} is not a PartSTAD model folder: {exc}") from exc
+            bad = getattr(exc, "filename", None) or ("config.json" if "cfg_d" not in locals() else "model.json")
+            raise ReadError(f"cannot read {path / Path(bad).name}: {exc}") from None
         if meta.get("format") != MODEL_FORMAT:
             raise ReadError(f"{path}/model.json is not a {MODEL_FORMAT} file")
         m = PartSTAD(config_from_dict(PartSTADConfig, cfg_d), cache_dir=cache_dir)
