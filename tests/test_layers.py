@@ -8,11 +8,12 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "partlift"
 # docs/ARCHITECTURE.md draws this order; same-layer packages may not import each other either.
 LAYER = {
-    "errors": 0, "geometry": 1, "metrics": 2, "render": 3, "shapes": 4, "datasets": 4, "models": 5,
+    "errors": 0, "validation": 0, "geometry": 1, "metrics": 2, "render": 3, "shapes": 4, "datasets": 4, "models": 5,
     "partstad": 6, "part321": 6, "experiments": 7, "report": 8, "commands": 9, "cli": 9, "__main__": 9,
 }
-# Same-layer imports that are part of the design (a dataset generator builds on the shape registry).
-SAME_LAYER_ALLOWED = {("datasets", "shapes")}
+# Same-layer imports that are part of the design (a dataset generator builds on the shape registry;
+# config validation raises the shared error type).
+SAME_LAYER_ALLOWED = {("datasets", "shapes"), ("validation", "errors")}
 IMPORT = re.compile(r"^\s*(?:from|import)\s+partlift\.(\w+)", re.MULTILINE)
 
 

@@ -29,7 +29,7 @@ def _parse_set(values: tuple[str, ...]) -> dict:
 
 
 def _apply_overrides(config, overrides: dict):
-    from partlift.datasets.generation import dataclass_from_dict
+    from partlift.validation import config_from_dict
 
     data = config.to_dict()
     for key, value in overrides.items():
@@ -42,7 +42,7 @@ def _apply_overrides(config, overrides: dict):
         if last not in node:
             raise click.BadParameter(f"unknown config field {key!r}", param_hint="--set")
         node[last] = value
-    return dataclass_from_dict(type(config), data)
+    return config_from_dict(type(config), data)
 
 
 _SET_HELP = "Override any config field, e.g. --set pose.theta_std_deg=5 (repeatable, JSON values)."

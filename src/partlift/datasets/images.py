@@ -33,7 +33,6 @@ from partlift.datasets.backgrounds import BackgroundConfig, sample_background
 from partlift.datasets.generation import (
     FileWriter,
     Manifest,
-    dataclass_from_dict,
     run_tasks,
     to_jsonable,
     write_json_atomic,
@@ -47,6 +46,7 @@ from partlift.errors import PartliftError
 from partlift.geometry.io import save_part_mesh
 from partlift.geometry.normalize import unit_box_normalization
 from partlift.render.camera import Camera
+from partlift.validation import config_from_dict
 
 IMAGE_SPLITS = ("template", "train", "test")
 ANNOTATION_FORMAT = "partlift-image-annotation"
@@ -124,8 +124,8 @@ class ImageDatasetConfig:
         return to_jsonable(self)
 
     @staticmethod
-    def from_dict(data: dict) -> ImageDatasetConfig:
-        return dataclass_from_dict(ImageDatasetConfig, data)
+    def from_dict(data: dict, where=None) -> ImageDatasetConfig:
+        return config_from_dict(ImageDatasetConfig, data, where)
 
     def shape_seed(self, split: str, index: int) -> int:
         return int(self.seed) * 100_000 + _SPLIT_SEED_OFFSET[split] + int(index)

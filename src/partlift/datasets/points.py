@@ -29,7 +29,6 @@ import numpy as np
 from partlift.datasets.generation import (
     FileWriter,
     Manifest,
-    dataclass_from_dict,
     run_tasks,
     to_jsonable,
     write_json_atomic,
@@ -43,6 +42,7 @@ from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.sampling import sample_surface
 from partlift.render.camera import Camera
+from partlift.validation import config_from_dict
 
 POINT_SPLITS = ("few_shot", "val", "test")
 _SPLIT_SEED_OFFSET = {"few_shot": 0, "val": 10_000, "test": 20_000}
@@ -99,8 +99,8 @@ class PointsDatasetConfig:
         return to_jsonable(self)
 
     @staticmethod
-    def from_dict(data: dict) -> PointsDatasetConfig:
-        return dataclass_from_dict(PointsDatasetConfig, data)
+    def from_dict(data: dict, where=None) -> PointsDatasetConfig:
+        return config_from_dict(PointsDatasetConfig, data, where)
 
     def shape_seed(self, split: str, index: int) -> int:
         return int(self.seed) * 100_000 + _SPLIT_SEED_OFFSET[split] + int(index)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from partlift.datasets.generation import dataclass_from_dict, to_jsonable, write_json_atomic
+from partlift.datasets.generation import to_jsonable, write_json_atomic
 from partlift.errors import PartliftError, ReadError
 from partlift.geometry.boxes import Box3D, oriented_box
 from partlift.geometry.partmesh import PartMesh
@@ -41,6 +41,7 @@ from partlift.part321.neural_mesh import DeformableNeuralMesh
 from partlift.render.camera import Camera
 from partlift.render.rasterize import rasterize
 from partlift.render.shading import nearest_corner_labels
+from partlift.validation import config_from_dict
 
 MODEL_FORMAT = "partlift-part321-model"
 
@@ -74,8 +75,8 @@ class Part321Config:
         return to_jsonable(self)
 
     @staticmethod
-    def from_dict(d: dict) -> Part321Config:
-        return dataclass_from_dict(Part321Config, d)
+    def from_dict(d: dict, where=None) -> Part321Config:
+        return config_from_dict(Part321Config, d, where)
 
 
 @dataclass
@@ -358,7 +359,7 @@ class Part321:
         if d.pop("format", None) != MODEL_FORMAT:
             raise ReadError(f"{cfg_file} is not a Part321 model config")
         d.pop("version", None)
-        model = Part321(Part321Config.from_dict(d))
+        model = Part321(Part321Config.from_dict(d, where=cfg_file))
         model.meta = json.loads((folder / "meta.json").read_text())
         model.mesh = DeformableNeuralMesh.load(folder / "neural_mesh.pt")
         ck = torch.load(folder / "feature_net.pt", weights_only=False)

@@ -2,7 +2,8 @@
 
 Constants come from the public PartSLIP / PartSTAD code (/work/shared/research/partstad.md);
 deviations made for a CPU are marked "CPU default" and explained in docs/PARTSTAD.md.
-Every config round-trips through JSON (:func:`config_to_dict` / :func:`config_from_dict`), and
+Every config round-trips through JSON (:func:`config_to_dict` /
+:func:`partlift.validation.config_from_dict`, re-exported here), and
 :func:`config_hash` keys the on-disk preprocessing cache.
 """
 
@@ -11,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import typing
 from dataclasses import dataclass, field
 
 from partlift.render.camera import PARTSLIP_VIEWS
+from partlift.validation import config_from_dict as config_from_dict  # re-exported: the one JSON loader
 
 # PartSLIP's small-part priority list (bbox2seg.py): a superpoint that passes the null threshold for
 # one of these parts takes it even if a larger part scores higher.
@@ -233,31 +234,6 @@ class PartSTADConfig:
 def config_to_dict(cfg) -> dict:
     """A JSON-ready dict of a (nested) config dataclass; tuples become lists."""
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
-
-
-def _build(cls, data):
-    if not dataclasses.is_dataclass(cls):
-        return data
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
-    for name, value in data.items():
-        hint = hints[name]
-        if dataclasses.is_dataclass(hint):
-            kwargs[name] = _build(hint, value)
-        elif isinstance(value, list):
-            kwargs[name] = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        else:
-            kwargs[name] = value
-    return cls(**kwargs)
-
-
-def config_from_dict(cls, data: dict):
-    """Inverse of :func:`config_to_dict` for the config class ``cls``; missing fields take defaults."""
-    return _build(cls, data)
 
 
 def config_hash(*parts) -> str:
