@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import click
 import numpy as np
+
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
@@ -26,11 +29,14 @@ class RenderCommandConfig:
     """
 
     views: str = "partslip"
-    size: int = 256
-    distance: float = 2.2
-    fov: float = 60.0
-    normalize: str = "sphere"
+    size: int = bounded(256, ge=8, le=4096)
+    distance: float = bounded(2.2, gt=0)
+    fov: float = bounded(60.0, ge=1, le=170)
+    normalize: Literal["sphere", "box", "none"] = "sphere"
     cull_backfaces: bool = False
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 def parse_views(spec: str) -> list[tuple[float, float]]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ from partlift.part321.neural_mesh import DeformableNeuralMesh
 from partlift.render.camera import Camera
 from partlift.render.rasterize import rasterize
 from partlift.render.shading import nearest_corner_labels
-from partlift.validation import config_from_dict
+from partlift.validation import bounded, config_from_dict, validate_config
 
 MODEL_FORMAT = "partlift-part321-model"
 
@@ -50,17 +51,17 @@ MODEL_FORMAT = "partlift-part321-model"
 class Part321Config:
     """Everything that defines a Part321 model (saved as config.json beside it)."""
 
-    feature_dim: int = 64
+    feature_dim: int = bounded(64, ge=1)
     """Dimension of Theta and of Phi's features (NeMo: 128)."""
-    stride: int = 4
+    stride: Literal[4, 8] = 4
     """Output stride of Phi (4 or 8)."""
-    backbone: str = "cnn"
+    backbone: Literal["cnn", "hf"] = "cnn"
     """"cnn" (trained from scratch) or "hf" (a transformers model from ``hf_path``, frozen)."""
     hf_path: str | None = None
     """Local folder of the transformers backbone when ``backbone == "hf"``."""
-    cnn_widths: tuple[int, ...] = (32, 48, 64, 96, 128)
+    cnn_widths: tuple[int, ...] = bounded((32, 48, 64, 96, 128), ge=1)
     """Encoder widths of the CNN backbone."""
-    vertex_positions: str = "corr"
+    vertex_positions: Literal["corr", "deform"] = "corr"
     """Where the template's vertices sit in a training image of mesh y: "corr" (the corresponded
     vertex V_{y, Corr(y0, k, y)}) or "deform" (the deformation network's output)."""
     correspondence: CorrespondenceConfig = field(default_factory=CorrespondenceConfig)
@@ -68,8 +69,11 @@ class Part321Config:
     deformation: DeformationConfig = field(default_factory=DeformationConfig)
     training: FeatureTrainingConfig = field(default_factory=FeatureTrainingConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     """Seed of Phi's initialisation and Theta's."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
     def to_dict(self) -> dict:
         return to_jsonable(self)
