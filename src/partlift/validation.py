@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import numbers
 import types
@@ -223,3 +224,57 @@ def config_from_dict(cls, data, where=None):
     if not isinstance(data, dict):
         raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}{_suffix(where)}")
     return _build(cls, data, cls.__name__, where)
+
+
+# ---------------------------------------------------------------------------------- overrides
+
+
+def _accepts_str(hint) -> bool:
+    if _is_union(hint):
+        return any(_accepts_str(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) is Literal:
+        return any(isinstance(a, str) for a in typing.get_args(hint))
+    return hint is str
+
+
+def parse_value(text: str, hint):
+    """A command-line string as a value for a field of type ``hint``.
+
+    Strings stay as typed (``--set category=car``); everything else is read as JSON (numbers,
+    ``true``, ``null``, ``[0, 180]``). Text that is not JSON is kept as a string, so the field check
+    reports it (``size must be an integer, got 'abc'``).
+    """
+    if _accepts_str(hint):
+        if text == "null" and _problem(None, hint) is None:
+            return None
+        return json.loads(text) if len(text) >= 2 and text[0] == text[-1] == '"' else text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def config_with(config, overrides: dict[str, str], option: str = "--set"):
+    """``config`` with dotted fields (``pose.theta_std_deg``) set from strings parsed by :func:`parse_value`.
+
+    A bad key or value raises :class:`ConfigError` naming the field and ``option key=text``.
+    """
+    cls = type(config)
+    data = dataclasses.asdict(config)
+    for key, text in overrides.items():
+        where = f"{option} {key}={text}"
+        node, node_cls, path = data, cls, cls.__name__
+        *parents, last = key.split(".")
+        for name in [*parents, last]:
+            names = [f.name for f in dataclasses.fields(node_cls)]
+            if name not in names:
+                raise ConfigError(f"{path}: unknown field {name!r}; allowed: {', '.join(names)}{_suffix(where)}")
+            hint = _hints(node_cls)[name]
+            if name == last:
+                break
+            if not dataclasses.is_dataclass(hint):
+                raise ConfigError(f"{path}.{name} has no fields{_suffix(where)}")
+            node, node_cls, path = node[name], hint, f"{path}.{name}"
+        node[last] = parse_value(text, hint)
+        config_from_dict(cls, data, where)  # names the key whose value is wrong
+    return config_from_dict(cls, data)

@@ -10,6 +10,7 @@ from typing import Literal
 import click
 import numpy as np
 
+from partlift.commands.options import config_type
 from partlift.validation import bounded, validate_config
 
 
@@ -73,13 +74,15 @@ def parse_views(spec: str) -> list[tuple[float, float]]:
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--views", default=RenderCommandConfig.views, show_default=True,
               help="'partslip', 'orbit:N' or 'elev,azim;elev,azim;...' (degrees).")
-@click.option("--size", default=RenderCommandConfig.size, show_default=True, type=click.IntRange(8, 4096),
+@click.option("--size", default=RenderCommandConfig.size, show_default=True,
+              type=config_type(RenderCommandConfig, "size"),
               help="Image width and height in pixels.")
-@click.option("--distance", default=RenderCommandConfig.distance, show_default=True, type=float,
+@click.option("--distance", default=RenderCommandConfig.distance, show_default=True,
+              type=config_type(RenderCommandConfig, "distance"),
               help="Camera distance from the origin.")
-@click.option("--fov", default=RenderCommandConfig.fov, show_default=True, type=click.FloatRange(1, 170),
+@click.option("--fov", default=RenderCommandConfig.fov, show_default=True, type=config_type(RenderCommandConfig, "fov"),
               help="Vertical field of view in degrees.")
-@click.option("--normalize", type=click.Choice(["sphere", "box", "none"]), default=RenderCommandConfig.normalize,
+@click.option("--normalize", type=config_type(RenderCommandConfig, "normalize"), default=RenderCommandConfig.normalize,
               show_default=True, help="Normalise the mesh before placing cameras.")
 @click.option("--cull-backfaces", is_flag=True, help="Drop faces seen from behind.")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
