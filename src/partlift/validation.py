@@ -121,7 +121,7 @@ def _problem(value, hint) -> str | None:
     if hint is type(None):
         return None if value is None else f"must be null, got {value!r}"
     if origin is tuple or hint is tuple:
-        return None if isinstance(value, tuple) else f"must be a list, got {value!r}"
+        return None if isinstance(value, tuple) else f"must be a tuple (a JSON list), got {value!r}"
     if origin is dict or hint is dict:
         return None if isinstance(value, dict) else f"must be an object, got {value!r}"
     cls = origin or hint
@@ -264,17 +264,17 @@ def config_with(config, overrides: dict[str, str], option: str = "--set"):
     for key, text in overrides.items():
         where = f"{option} {key}={text}"
         node, node_cls, path = data, cls, cls.__name__
-        *parents, last = key.split(".")
-        for name in [*parents, last]:
+        parts = key.split(".")
+        for depth, name in enumerate(parts):
             names = [f.name for f in dataclasses.fields(node_cls)]
             if name not in names:
                 raise ConfigError(f"{path}: unknown field {name!r}; allowed: {', '.join(names)}{_suffix(where)}")
             hint = _hints(node_cls)[name]
-            if name == last:
+            if depth == len(parts) - 1:
                 break
             if not dataclasses.is_dataclass(hint):
                 raise ConfigError(f"{path}.{name} has no fields{_suffix(where)}")
             node, node_cls, path = node[name], hint, f"{path}.{name}"
-        node[last] = parse_value(text, hint)
+        node[parts[-1]] = parse_value(text, hint)
         config_from_dict(cls, data, where)  # names the key whose value is wrong
     return config_from_dict(cls, data)
