@@ -14,6 +14,10 @@ class InvalidGeometryError(PartliftError, ValueError):
     """A mesh or point cloud violates an invariant (NaN coordinates, bad indices, ...)."""
 
 
+class ConfigError(PartliftError, ValueError):
+    """A config field or option has a value of the wrong type, outside its range, or unknown."""
+
+
 class LabelMismatchError(PartliftError, ValueError):
     """A label array or label sidecar does not match the geometry it belongs to."""
 

@@ -55,8 +55,8 @@ def test_missing_diffusers_and_bad_paths(monkeypatch, tmp_path):
         load_controlnet_pipeline(
             DiffusionConfig(backend="sd15", model_path=str(tmp_path), controlnet_path=str(tmp_path))
         )
-    with pytest.raises(PartliftError, match="unknown diffusion backend"):
-        DiffusionConfig(backend="dalle").resolved()
+    with pytest.raises(PartliftError, match="DiffusionConfig.backend: 'dalle' is not one of 'sd3', 'sd15'"):
+        DiffusionConfig(backend="dalle")
 
 
 def _tiny_clip_tokenizer(folder: Path):

@@ -12,7 +12,7 @@ import click
 @click.option("--quick", is_flag=True, help="The <= 3-minute preset (tiny training: shows that everything runs).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: runs/demo, or runs/demo-quick with --quick). A rerun resumes it.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every randomised step.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every randomised step.")
 @click.option("--force", is_flag=True, help="Use a non-empty --out folder that is not a partlift demo run.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars.")
 def demo(quick: bool, out_dir: str | None, seed: int, force: bool, progress: bool) -> None:

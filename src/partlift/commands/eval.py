@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
-# = partlift.metrics.box3d.DEFAULT_MIN_SIZE; not imported so that `partlift --help` stays fast
+from partlift.commands.options import FiniteFloat
+
+# = partlift.metrics.box3d.DEFAULT_MIN_SIZE; not imported so that `partlift --help` stays fast (so the
+# option types below repeat the ranges of the metrics' option dataclasses; tests compare them)
 BOX_MIN_SIZE = 1e-3
 
 
@@ -30,7 +33,7 @@ def _finish(report, json_out: str | None, per_part: bool) -> None:
 @click.option("--allow-missing", is_flag=True, help="Score shapes without a prediction as empty instead of failing.")
 @click.option("--instance/--no-instance", default=True, show_default=True,
               help="Compute part-aware and part-agnostic mAP50 (needs instance fields).")
-@click.option("--iou-threshold", type=float, default=0.5, show_default=True,
+@click.option("--iou-threshold", type=FiniteFloat(0, 1), default=0.5, show_default=True,
               help="Instance match threshold (IoU strictly greater).")
 @click.option("--no-origin-point", is_flag=True,
               help="Do not prepend (recall 0, precision 1) to the PR curve (PartNet's code does).")
@@ -57,9 +60,9 @@ def partstad_cmd(gt_dir, pred_dir, json_out, allow_missing, instance, iou_thresh
               help="Square nearest-neighbour distances.")
 @click.option("--chamfer-reduction", type=click.Choice(["sum", "mean"]), default="sum", show_default=True,
               help="Combine the two Chamfer directions by sum or mean.")
-@click.option("--chamfer-scale", type=float, default=100.0, show_default=True,
+@click.option("--chamfer-scale", type=FiniteFloat(0, min_open=True), default=100.0, show_default=True,
               help="Report Chamfer x this (100 = Part321's 'CD (10^-2)').")
-@click.option("--box-min-size", type=float, default=BOX_MIN_SIZE, show_default=True,
+@click.option("--box-min-size", type=FiniteFloat(0), default=BOX_MIN_SIZE, show_default=True,
               help="Raise 3D box sides to at least this before the volume IoU (flat parts).")
 @click.option("--box-fit", type=click.Choice(["oriented", "aabb"]), default="oriented", show_default=True,
               help="Box fitted to a part's points when a record has no box.")

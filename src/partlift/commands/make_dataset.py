@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from partlift.commands.options import FiniteFloat
 from partlift.outputs import claim_output_dir
 
 
@@ -16,37 +17,24 @@ def make_dataset() -> None:
     """Generate synthetic part datasets from the procedural shapes (resumable, parallel)."""
 
 
-def _parse_set(values: tuple[str, ...]) -> dict:
+def _parse_set(values: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for item in values:
         key, sep, raw = item.partition("=")
         if not sep:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        try:
-            out[key] = json.loads(raw)
-        except ValueError:
-            out[key] = raw
+        out[key] = raw
     return out
 
 
-def _apply_overrides(config, overrides: dict):
-    from partlift.datasets.generation import dataclass_from_dict
+def _apply_overrides(config, overrides: dict[str, str]):
+    from partlift.validation import config_with
 
-    data = config.to_dict()
-    for key, value in overrides.items():
-        node = data
-        *path, last = key.split(".")
-        for p in path:
-            if p not in node or not isinstance(node[p], dict):
-                raise click.BadParameter(f"unknown config field {key!r}", param_hint="--set")
-            node = node[p]
-        if last not in node:
-            raise click.BadParameter(f"unknown config field {key!r}", param_hint="--set")
-        node[last] = value
-    return dataclass_from_dict(type(config), data)
+    return config_with(config, overrides, "--set")
 
 
-_SET_HELP = "Override any config field, e.g. --set pose.theta_std_deg=5 (repeatable, JSON values)."
+_SET_HELP = ("Override any config field, e.g. --set pose.theta_std_deg=5 (repeatable; numbers, lists and null "
+             "as JSON).")
 _FORCE_HELP = "Write into a non-empty --out folder that is not a partlift dataset of this kind."
 
 
@@ -67,9 +55,10 @@ def _has_manifest(path: Path) -> bool:
 @click.option("--n-test-meshes", type=click.IntRange(0), default=5, show_default=True)
 @click.option("--views-per-mesh", type=click.IntRange(0), default=20, show_default=True)
 @click.option("--template-views", type=click.IntRange(0), default=None, help="[default: --views-per-mesh]")
-@click.option("--size", type=click.IntRange(8), default=128, show_default=True, help="Image side in pixels.")
+@click.option("--size", type=click.IntRange(8, 4096), default=128, show_default=True, help="Image side in pixels.")
 @click.option("--pose-preset", type=click.IntRange(1, 5), default=None, help="3D-DST pose-sampling preset 1-5.")
-@click.option("--theta-std", type=float, default=0.0, show_default=True, help="In-plane rotation sd (degrees).")
+@click.option("--theta-std", type=FiniteFloat(0), default=0.0, show_default=True,
+              help="In-plane rotation sd (degrees).")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Processes.")
 @click.option("--set", "sets", multiple=True, help=_SET_HELP)

@@ -9,8 +9,14 @@ from pathlib import Path
 import click
 import numpy as np
 
+from partlift.commands.options import config_type
 from partlift.errors import PartliftError
+from partlift.experiments.part321_benchmark import BenchSettings, TransferSettings
 from partlift.outputs import claim_output_dir, refuse_input_overwrite
+from partlift.part321.correspondence import CorrespondenceConfig
+from partlift.part321.feature_training import FeatureTrainingConfig
+from partlift.part321.inference import InferenceConfig
+from partlift.part321.model import Part321Config
 
 
 def _echo_json(result: dict, path: str | None) -> None:
@@ -32,18 +38,20 @@ def _echo_json(result: dict, path: str | None) -> None:
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Model folder to write (default: part321-<category>).")
 @click.option("--quick", is_flag=True, help="Tiny embedded dataset and short training (a smoke run).")
-@click.option("--epochs", type=int, default=None, help="Feature-training epochs (default 40, quick 10).")
-@click.option("--correspondence", type=click.Choice(["geometric", "pointnet", "hybrid"]), default="geometric",
-              show_default=True, help="Mesh-to-mesh correspondence.")
-@click.option("--backbone", type=click.Choice(["cnn", "hf"]), default="cnn", show_default=True,
+@click.option("--epochs", type=config_type(FeatureTrainingConfig, "epochs"), default=None,
+              help="Feature-training epochs (default 40, quick 10).")
+@click.option("--correspondence", type=config_type(CorrespondenceConfig, "method"),
+              default=CorrespondenceConfig.method, show_default=True, help="Mesh-to-mesh correspondence.")
+@click.option("--backbone", type=config_type(Part321Config, "backbone"), default=Part321Config.backbone,
+              show_default=True,
               help="Feature extractor: a CNN trained from scratch or a local transformers model (--hf-path).")
 @click.option("--hf-path", type=click.Path(exists=True, file_okay=False), default=None,
               help="Local folder of a transformers vision model (with --backbone hf; needs the 'hf' extra).")
-@click.option("--views", type=int, default=20, show_default=True,
+@click.option("--views", type=click.IntRange(min=1), default=20, show_default=True,
               help="Your own category: synthesised training views per mesh.")
-@click.option("--size", type=int, default=128, show_default=True,
+@click.option("--size", type=click.IntRange(32, 4096), default=128, show_default=True,
               help="Your own category: image size of the synthesised views (multiple of 32).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=config_type(Part321Config, "seed"), default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that is not a Part321 model.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, quick, epochs, correspondence, backbone,
@@ -57,9 +65,8 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
     from partlift.datasets.cache import ensure_embedded_dataset
     from partlift.datasets.loaders import load_mesh_folder
     from partlift.geometry.io import load_part_mesh
-    from partlift.part321.correspondence import CorrespondenceConfig
     from partlift.part321.data import load_training_data, normalise_mesh, synthesize_training_images
-    from partlift.part321.model import Part321, Part321Config
+    from partlift.part321.model import Part321
 
     own = template_path is not None or meshes_dir is not None
     if own and (template_path is None or meshes_dir is None):
@@ -105,7 +112,8 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
               help="Camera JSON (partlift Camera.to_dict, e.g. an annotation's 'camera') for the intrinsics.")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: <image stem>-part321 beside the image).")
-@click.option("--steps", type=int, default=None, help="Part-stage steps (default: the model's, 300).")
+@click.option("--steps", type=config_type(InferenceConfig, "part_steps"), default=None,
+              help="Part-stage steps (default: the model's, 300).")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
 def detect(model_dir, image_path, camera_json, out_dir, steps, force) -> None:
     """Recognise the 3D parts of the object in IMAGE with a trained Part321 MODEL.
@@ -152,7 +160,8 @@ def detect(model_dir, image_path, camera_json, out_dir, steps, force) -> None:
 @click.option("--quick", is_flag=True, help="The <= 15-minute configuration (2 categories, small data).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the results JSON.")
 @click.option("--categories", default=None, help="Comma-separated categories (default: all, quick: car,kettle).")
-@click.option("--test-images", type=int, default=None, help="Test images per category (default 15, quick 8).")
+@click.option("--test-images", type=config_type(BenchSettings, "test_images"), default=None,
+              help="Test images per category (default 15, quick 8).")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Models, checkpoints and records (default: <cache>/part321/bench[-quick]); reused when present.")
 @click.option("--force", is_flag=True, help="Use a non-empty --workdir that partlift did not write.")
@@ -160,7 +169,7 @@ def detect(model_dir, image_path, camera_json, out_dir, steps, force) -> None:
 def bench_part321(quick, json_out, categories, test_images, workdir, force, progress) -> None:
     """Train and evaluate Part321, its ablations and a 2D U-Net baseline on the embedded data."""
     from partlift.datasets.cache import in_cache_dir
-    from partlift.experiments.part321_benchmark import BenchSettings, format_bench, quick_settings, run_bench
+    from partlift.experiments.part321_benchmark import format_bench, quick_settings, run_bench
     from partlift.part321.correspondence import default_cache_dir
 
     settings = quick_settings() if quick else BenchSettings()
@@ -178,21 +187,19 @@ def bench_part321(quick, json_out, categories, test_images, workdir, force, prog
 @click.command("transfer")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the results JSON.")
 @click.option("--categories", default=None, help="Comma-separated categories (default: all Part321 categories).")
-@click.option("--meshes", type=int, default=15, show_default=True, help="Target meshes per category.")
+@click.option("--meshes", type=config_type(TransferSettings, "meshes"), default=TransferSettings.meshes,
+              show_default=True, help="Target meshes per category.")
 @click.option("--methods", default="pointnet,geometric,hybrid", show_default=True,
               help="Correspondence methods to compare.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def bench_transfer(json_out, categories, meshes, methods, progress) -> None:
     """Table 3: transfer the template's parts to other meshes by mesh-to-mesh correspondence."""
-    from partlift.experiments.part321_benchmark import TransferSettings, format_transfer, run_transfer_bench
+    from partlift.experiments.part321_benchmark import format_transfer, run_transfer_bench
 
     settings = TransferSettings(
         categories=tuple(c.strip() for c in categories.split(",") if c.strip()) if categories else (),
         meshes=int(meshes), methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
     )
-    for m in settings.methods:
-        if m not in ("pointnet", "geometric", "hybrid"):
-            raise PartliftError(f"unknown correspondence method {m!r}; use pointnet, geometric or hybrid")
     result = run_transfer_bench(settings, progress=progress, log=click.echo)
     click.echo(format_transfer(result))
     _echo_json(result, json_out)

@@ -13,11 +13,13 @@ from pathlib import Path
 import click
 import numpy as np
 
+from partlift.commands.options import config_type
 from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split, partnete_categories
 from partlift.errors import LabelMismatchError
 from partlift.experiments.partstad_benchmark import BenchSettings, format_bench, quick_settings, run_bench
 from partlift.outputs import claim_output_dir, refuse_input_overwrite
+from partlift.partstad.config import LearnedProposerConfig, ProposerConfig, SuperpointConfig, TrainConfig, ViewConfig
 
 # ============================================================================================ train
 
@@ -29,24 +31,28 @@ from partlift.outputs import claim_output_dir, refuse_input_overwrite
 @click.option("--category", "-c", required=True, help="Category to train (a folder of <data>/few_shot).")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Model folder to write (default: partstad-<category>).")
-@click.option("--proposer", type=click.Choice(["learned", "oracle", "noisy-oracle", "grounding-dino"]),
-              default="learned", show_default=True, help="2D part proposals.")
+@click.option("--proposer", type=config_type(ProposerConfig, "kind"), default=ProposerConfig.kind, show_default=True,
+              help="2D part proposals.")
 @click.option("--model-path", type=click.Path(exists=True, file_okay=False), default=None,
               help="Local transformers Grounding DINO folder (with --proposer grounding-dino).")
 @click.option("--sam-path", type=click.Path(exists=True, file_okay=False), default=None,
               help="Local transformers SamModel folder (box -> mask for grounding-dino).")
-@click.option("--epochs", type=int, default=None, help="Weight-network epochs (default 400, PartSTAD's).")
-@click.option("--proposer-steps", type=int, default=None, help="Training steps of the learned proposer (default 600).")
-@click.option("--image-size", type=int, default=None, help="View size in pixels (default 128; PartSLIP 800).")
+@click.option("--epochs", type=config_type(TrainConfig, "epochs"), default=None,
+              help="Weight-network epochs (default 400, PartSTAD's).")
+@click.option("--proposer-steps", type=config_type(LearnedProposerConfig, "steps"), default=None,
+              help="Training steps of the learned proposer (default 600).")
+@click.option("--image-size", type=config_type(ViewConfig, "image_size"), default=None,
+              help="View size in pixels (default 128; PartSLIP 800).")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
               help="Preprocessing cache folder (default: <out>/cache).")
-@click.option("--superpoint-reg", type=float, default=None,
+@click.option("--superpoint-reg", type=config_type(SuperpointConfig, "reg"), default=None,
               help="Cut-pursuit regularisation of the superpoints (default 0.05, PartSLIP's; larger = coarser).")
 @click.option("--val-split", default="val", show_default=True,
               help="Split folder of <data> whose shapes pick the best epoch. PartNetE has no val/: PartSTAD "
                    "used 8 shapes of test/ (--val-split test --val-shapes 8).")
-@click.option("--val-shapes", type=int, default=None, help="Use only the first N shapes of --val-split (default: all).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--val-shapes", type=click.IntRange(min=0), default=None,
+              help="Use only the first N shapes of --val-split (default: all).")
+@click.option("--seed", type=config_type(TrainConfig, "seed"), default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that is not a PartSTAD model.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, epochs, proposer_steps, image_size,
@@ -71,9 +77,9 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
     cfg = replace(
         cfg,
         proposer=replace(cfg.proposer, kind=proposer, model_path=model_path or "", sam_path=sam_path or "", seed=seed),
-        learned=replace(cfg.learned, seed=seed, steps=proposer_steps or cfg.learned.steps),
-        train=replace(cfg.train, seed=seed, epochs=epochs or cfg.train.epochs),
-        views=replace(cfg.views, image_size=image_size or cfg.views.image_size),
+        learned=replace(cfg.learned, seed=seed, steps=cfg.learned.steps if proposer_steps is None else proposer_steps),
+        train=replace(cfg.train, seed=seed, epochs=cfg.train.epochs if epochs is None else epochs),
+        views=replace(cfg.views, image_size=cfg.views.image_size if image_size is None else image_size),
         superpoints=replace(cfg.superpoints, reg=cfg.superpoints.reg if superpoint_reg is None else superpoint_reg),
     )
     out = claim_output_dir(out_dir or f"partstad-{category}", "partstad-model", force=force,
@@ -94,10 +100,10 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
 @click.argument("input_path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: <input stem>-parts).")
-@click.option("--points", "num_points", type=int, default=10_000, show_default=True,
+@click.option("--points", "num_points", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="Points sampled from a mesh input.")
 @click.option("--category", default=None, help="Category of the input; refused if the model was trained for another.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
 def segment(model_dir, input_path, out_dir, num_points, category, seed, force) -> None:
     """Segment a point cloud (.ply) or a mesh into the parts a PartSTAD model was trained for.
@@ -159,10 +165,12 @@ def segment(model_dir, input_path, out_dir, num_points, category, seed, force) -
 @click.option("--quick", is_flag=True, help="The <= 10-minute configuration (2 categories, 10 test shapes each).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the results JSON.")
 @click.option("--categories", default=None, help="Comma-separated categories (default: all embedded ones).")
-@click.option("--test-shapes", type=int, default=None, help="Test shapes per category (default: all, quick: 10).")
-@click.option("--proposer-steps", type=int, default=None,
+@click.option("--test-shapes", type=config_type(BenchSettings, "test_shapes"), default=None,
+              help="Test shapes per category (default: all, quick: 10).")
+@click.option("--proposer-steps", type=config_type(BenchSettings, "proposer_steps"), default=None,
               help="Training steps of the learned proposer (default 600, quick: 300).")
-@click.option("--epochs", type=int, default=None, help="Weight-network epochs (default 400, PartSTAD's).")
+@click.option("--epochs", type=config_type(BenchSettings, "epochs"), default=None,
+              help="Weight-network epochs (default 400, PartSTAD's).")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Working folder (trained proposers, cache, results, PartNetE predictions); reruns resume.")
 @click.option("--force", is_flag=True, help="Use a non-empty --workdir that partlift did not write.")

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import click
 import numpy as np
+
+from partlift.commands.options import config_type
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,14 @@ class RenderCommandConfig:
     """
 
     views: str = "partslip"
-    size: int = 256
-    distance: float = 2.2
-    fov: float = 60.0
-    normalize: str = "sphere"
+    size: int = bounded(256, ge=8, le=4096)
+    distance: float = bounded(2.2, gt=0)
+    fov: float = bounded(60.0, ge=1, le=170)
+    normalize: Literal["sphere", "box", "none"] = "sphere"
     cull_backfaces: bool = False
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 def parse_views(spec: str) -> list[tuple[float, float]]:
@@ -67,13 +74,15 @@ def parse_views(spec: str) -> list[tuple[float, float]]:
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--views", default=RenderCommandConfig.views, show_default=True,
               help="'partslip', 'orbit:N' or 'elev,azim;elev,azim;...' (degrees).")
-@click.option("--size", default=RenderCommandConfig.size, show_default=True, type=click.IntRange(8, 4096),
+@click.option("--size", default=RenderCommandConfig.size, show_default=True,
+              type=config_type(RenderCommandConfig, "size"),
               help="Image width and height in pixels.")
-@click.option("--distance", default=RenderCommandConfig.distance, show_default=True, type=float,
+@click.option("--distance", default=RenderCommandConfig.distance, show_default=True,
+              type=config_type(RenderCommandConfig, "distance"),
               help="Camera distance from the origin.")
-@click.option("--fov", default=RenderCommandConfig.fov, show_default=True, type=click.FloatRange(1, 170),
+@click.option("--fov", default=RenderCommandConfig.fov, show_default=True, type=config_type(RenderCommandConfig, "fov"),
               help="Vertical field of view in degrees.")
-@click.option("--normalize", type=click.Choice(["sphere", "box", "none"]), default=RenderCommandConfig.normalize,
+@click.option("--normalize", type=config_type(RenderCommandConfig, "normalize"), default=RenderCommandConfig.normalize,
               show_default=True, help="Normalise the mesh before placing cameras.")
 @click.option("--cull-backfaces", is_flag=True, help="Drop faces seen from behind.")
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,

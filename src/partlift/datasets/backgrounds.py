@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from partlift.datasets.noise import fbm
+from partlift.validation import bounded, validate_config
 
 # scikit-image sample images that ship with the package (checked offline).
 PHOTO_NAMES: tuple[str, ...] = (
@@ -36,10 +37,13 @@ class BackgroundConfig:
         jitter: maximum brightness / contrast / saturation change (fraction).
     """
 
-    photo_prob: float = 0.7
-    min_crop: float = 0.25
-    blur_prob: float = 0.4
-    jitter: float = 0.25
+    photo_prob: float = bounded(0.7, ge=0, le=1)
+    min_crop: float = bounded(0.25, gt=0, le=1)
+    blur_prob: float = bounded(0.4, ge=0, le=1)
+    jitter: float = bounded(0.25, ge=0, le=1)
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 @functools.lru_cache(maxsize=1)

@@ -27,13 +27,14 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image
 
 from partlift.errors import PartliftError
+from partlift.validation import bounded, validate_config
 
-BACKENDS = ("sd3", "sd15")
 DST_PROMPT_TEMPLATE = "An image of {name}, best quality, extremely detailed"
 DST_NEGATIVE_PROMPT = (
     "longbody, lowres, bad anatomy, bad hands, missing fingers, extra digit, fewer digits, cropped, "
@@ -66,24 +67,25 @@ class DiffusionConfig:
             zero T5 embeddings). Also implied when the model folder has no T5 encoder.
     """
 
-    backend: str = "sd3"
+    backend: Literal["sd3", "sd15"] = "sd3"
     model_path: str = ""
     controlnet_path: str = ""
-    steps: int | None = None
-    guidance_scale: float | None = None
-    conditioning_scale: float = 1.0
-    size: int | None = None
-    eta: float = 1.0
-    dtype: str = "float32"
+    steps: int | None = bounded(None, ge=1)
+    guidance_scale: float | None = bounded(None, ge=0)
+    conditioning_scale: float = bounded(1.0, ge=0)
+    size: int | None = bounded(None, ge=16, le=4096)
+    eta: float = bounded(1.0, ge=0, le=1)
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     device: str = "cpu"
     prompt_template: str = DST_PROMPT_TEMPLATE
     negative_prompt: str = DST_NEGATIVE_PROMPT
     drop_t5: bool = False
 
+    def __post_init__(self) -> None:
+        validate_config(self)
+
     def resolved(self) -> tuple[int, float, int]:
         """(steps, guidance scale, size) with the backend defaults filled in."""
-        if self.backend not in BACKENDS:
-            raise PartliftError(f"unknown diffusion backend {self.backend!r}; use one of {', '.join(BACKENDS)}")
         steps, guidance, size = _DEFAULTS[self.backend]
         return (
             int(self.steps if self.steps is not None else steps),

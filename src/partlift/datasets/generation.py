@@ -247,27 +247,3 @@ def chunked(seq: Iterable, n: int) -> list[list]:
             out.append([])
         out[-1].append(x)
     return out
-
-
-def dataclass_from_dict(cls, data: dict):
-    """Rebuild a (nested, frozen) config dataclass from :func:`to_jsonable` output (lists -> tuples)."""
-    import dataclasses
-    import typing
-
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise PartliftError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
-            continue
-        value = data[f.name]
-        hint = hints.get(f.name)
-        if isinstance(hint, type) and is_dataclass(hint) and isinstance(value, dict):
-            value = dataclass_from_dict(hint, value)
-        elif isinstance(value, list):
-            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        kwargs[f.name] = value
-    return cls(**kwargs)

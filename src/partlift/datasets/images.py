@@ -26,6 +26,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -33,7 +34,6 @@ from partlift.datasets.backgrounds import BackgroundConfig, sample_background
 from partlift.datasets.generation import (
     FileWriter,
     Manifest,
-    dataclass_from_dict,
     run_tasks,
     to_jsonable,
     write_json_atomic,
@@ -43,10 +43,10 @@ from partlift.datasets.poses import PoseSampling, dst_focal, sample_view
 from partlift.datasets.shading import LightingConfig, corner_normals, sample_lighting
 from partlift.datasets.shape_source import check_category, generate_shape, load_generator
 from partlift.datasets.synth import PreparedMesh, render_view
-from partlift.errors import PartliftError
 from partlift.geometry.io import save_part_mesh
 from partlift.geometry.normalize import unit_box_normalization
 from partlift.render.camera import Camera
+from partlift.validation import bounded, config_from_dict, validate_config
 
 IMAGE_SPLITS = ("template", "train", "test")
 ANNOTATION_FORMAT = "partlift-image-annotation"
@@ -86,35 +86,27 @@ class ImageDatasetConfig:
     """
 
     category: str = "car"
-    n_train_meshes: int = 10
-    n_test_meshes: int = 5
-    views_per_mesh: int = 20
-    template_views: int = 20
-    size: int = 128
-    focal: float | None = None
-    seed: int = 0
+    n_train_meshes: int = bounded(10, ge=0)
+    n_test_meshes: int = bounded(5, ge=0)
+    views_per_mesh: int = bounded(20, ge=0)
+    template_views: int = bounded(20, ge=0)
+    size: int = bounded(128, ge=8, le=4096)
+    focal: float | None = bounded(None, gt=0)
+    seed: int = bounded(0, ge=0)
     pose: PoseSampling = field(default_factory=PoseSampling)
     materials: MaterialConfig = field(default_factory=MaterialConfig)
     materials_per_view: bool = True
     lighting: LightingConfig = field(default_factory=LightingConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
-    supersample: int = 2
-    canny_low: float = 100.0
-    canny_high: float = 200.0
-    depth_dtype: str = "float16"
+    supersample: int = bounded(2, ge=1, le=8)
+    canny_low: float = bounded(100.0, ge=0)
+    canny_high: float = bounded(200.0, ge=0)
+    depth_dtype: Literal["float16", "float32"] = "float16"
     instance_masks: bool = True
     generator: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("n_train_meshes", "n_test_meshes", "views_per_mesh", "template_views"):
-            if getattr(self, name) < 0:
-                raise PartliftError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.size < 8:
-            raise PartliftError(f"image size must be >= 8 pixels, got {self.size}")
-        if self.depth_dtype not in ("float16", "float32"):
-            raise PartliftError(f"depth_dtype must be 'float16' or 'float32', got {self.depth_dtype!r}")
-        if self.supersample < 1:
-            raise PartliftError(f"supersample must be >= 1, got {self.supersample}")
+        validate_config(self)
 
     @property
     def focal_px(self) -> float:
@@ -124,8 +116,8 @@ class ImageDatasetConfig:
         return to_jsonable(self)
 
     @staticmethod
-    def from_dict(data: dict) -> ImageDatasetConfig:
-        return dataclass_from_dict(ImageDatasetConfig, data)
+    def from_dict(data: dict, where=None) -> ImageDatasetConfig:
+        return config_from_dict(ImageDatasetConfig, data, where)
 
     def shape_seed(self, split: str, index: int) -> int:
         return int(self.seed) * 100_000 + _SPLIT_SEED_OFFSET[split] + int(index)

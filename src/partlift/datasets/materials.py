@@ -32,6 +32,7 @@ import numpy as np
 
 from partlift.datasets.noise import fbm, value_noise
 from partlift.geometry.partmesh import PartMesh
+from partlift.validation import bounded, validate_config
 
 MATERIAL_KINDS = ("paint", "plastic", "wood", "metal", "fabric", "rubber", "glass", "ceramic", "leather")
 ROLES = ("body", "trim", "rubber", "glass", "fabric")
@@ -95,14 +96,17 @@ class MaterialConfig:
         weathering: amplitude of the object-wide brightness noise (independent of parts).
     """
 
-    body_split: tuple[float, float, float] = (0.55, 0.3, 0.15)
-    trim_shares_body: float = 0.4
-    trim_single: float = 0.7
-    rubber_prob: float = 0.85
-    glass_prob: float = 0.8
-    fabric_prob: float = 0.7
-    texture_strength: float = 1.0
-    weathering: float = 0.12
+    body_split: tuple[float, float, float] = bounded((0.55, 0.3, 0.15), ge=0, le=1)
+    trim_shares_body: float = bounded(0.4, ge=0, le=1)
+    trim_single: float = bounded(0.7, ge=0, le=1)
+    rubber_prob: float = bounded(0.85, ge=0, le=1)
+    glass_prob: float = bounded(0.8, ge=0, le=1)
+    fabric_prob: float = bounded(0.7, ge=0, le=1)
+    texture_strength: float = bounded(1.0, ge=0)
+    weathering: float = bounded(0.12, ge=0)
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ import numpy as np
 from partlift.datasets.generation import (
     FileWriter,
     Manifest,
-    dataclass_from_dict,
     run_tasks,
     to_jsonable,
     write_json_atomic,
@@ -43,6 +42,7 @@ from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.sampling import sample_surface
 from partlift.render.camera import Camera
+from partlift.validation import bounded, config_from_dict, validate_config
 
 POINT_SPLITS = ("few_shot", "val", "test")
 _SPLIT_SEED_OFFSET = {"few_shot": 0, "val": 10_000, "test": 20_000}
@@ -72,15 +72,15 @@ class PointsDatasetConfig:
     """
 
     category: str = "Chair"
-    n_few_shot: int = 8
-    n_val: int = 8
-    n_test: int = 20
-    n_points: int = 10_000
-    seed: int = 0
+    n_few_shot: int = bounded(8, ge=0)
+    n_val: int = bounded(8, ge=0)
+    n_test: int = bounded(20, ge=0)
+    n_points: int = bounded(10_000, ge=1)
+    seed: int = bounded(0, ge=0)
     visible_only: bool = True
-    visibility_views: int = 26
-    visibility_size: int = 192
-    color_noise: float = 0.03
+    visibility_views: int = bounded(26, ge=1)
+    visibility_size: int = bounded(192, ge=16, le=4096)
+    color_noise: float = bounded(0.03, ge=0)
     bake_lighting: bool = True
     materials: MaterialConfig = field(default_factory=MaterialConfig)
     lighting: LightingConfig = field(
@@ -89,18 +89,14 @@ class PointsDatasetConfig:
     generator: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("n_few_shot", "n_val", "n_test"):
-            if getattr(self, name) < 0:
-                raise PartliftError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.n_points < 1:
-            raise PartliftError(f"n_points must be >= 1, got {self.n_points}")
+        validate_config(self)
 
     def to_dict(self) -> dict:
         return to_jsonable(self)
 
     @staticmethod
-    def from_dict(data: dict) -> PointsDatasetConfig:
-        return dataclass_from_dict(PointsDatasetConfig, data)
+    def from_dict(data: dict, where=None) -> PointsDatasetConfig:
+        return config_from_dict(PointsDatasetConfig, data, where)
 
     def shape_seed(self, split: str, index: int) -> int:
         return int(self.seed) * 100_000 + _SPLIT_SEED_OFFSET[split] + int(index)

@@ -33,6 +33,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from partlift.geometry.transforms import wrap_angle
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,16 @@ class PoseSampling:
 
     azimuth_range_deg: tuple[float, float] = (0.0, 360.0)
     elevation_mean_deg: float | None = 30.0
-    elevation_std_deg: float = 20.0
+    elevation_std_deg: float = bounded(20.0, ge=0)
     elevation_range_deg: tuple[float, float] = (-105.0, 90.0)
-    theta_std_deg: float = 0.0
-    theta_max_deg: float = 10.0
-    distance_mean: float = 2.0
-    distance_std: float = 0.3
+    theta_std_deg: float = bounded(0.0, ge=0)
+    theta_max_deg: float = bounded(10.0, ge=0)
+    distance_mean: float = bounded(2.0, gt=0)
+    distance_std: float = bounded(0.3, ge=0)
     distance_range: tuple[float, float] = (-0.25, 0.75)
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
     @staticmethod
     def dst_preset(preset: int, distance: float = 2.0, **changes) -> PoseSampling:

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from partlift.geometry.partmesh import PartMesh
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,17 @@ class LightingConfig:
         exposure: (min, max) global exposure multiplier.
     """
 
-    ambient: tuple[float, float] = (0.15, 0.45)
-    key_intensity: tuple[float, float] = (0.6, 1.1)
-    second_light_prob: float = 0.5
-    fill_ratio: tuple[float, float] = (0.2, 0.6)
+    ambient: tuple[float, float] = bounded((0.15, 0.45), ge=0)
+    key_intensity: tuple[float, float] = bounded((0.6, 1.1), ge=0)
+    second_light_prob: float = bounded(0.5, ge=0, le=1)
+    fill_ratio: tuple[float, float] = bounded((0.2, 0.6), ge=0)
     key_elevation_deg: tuple[float, float] = (10.0, 75.0)
-    key_azimuth_deg: float = 100.0
-    color_temperature: float = 0.12
-    exposure: tuple[float, float] = (0.85, 1.15)
+    key_azimuth_deg: float = bounded(100.0, ge=0)
+    color_temperature: float = bounded(0.12, ge=0)
+    exposure: tuple[float, float] = bounded((0.85, 1.15), gt=0)
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ import numpy as np
 
 from partlift.experiments.part321_benchmark import BenchSettings as Part321Settings
 from partlift.experiments.partstad_benchmark import BenchSettings as PartSTADSettings
+from partlift.experiments.partstad_benchmark import PartstadMethod
 from partlift.experiments.stages import StageRunner
+from partlift.validation import bounded, validate_config
 
 DEMO_FORMAT = "partlift-demo/1"
 
@@ -37,20 +39,23 @@ class DemoConfig:
 
     quick: bool = False
     """The <= 3-minute preset (tiny training; the numbers only show that everything runs)."""
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     """Seed of every randomised step (data generation uses the embedded datasets' own seeds)."""
     partstad: PartSTADSettings = field(default_factory=PartSTADSettings)
     """PartSTAD benchmark settings (categories, proposer steps, epochs, test shapes)."""
-    partstad_methods: tuple[str, ...] = ("satr", "partslip", "wo_weights", "partstad")
+    partstad_methods: tuple[PartstadMethod, ...] = ("satr", "partslip", "wo_weights", "partstad")
     """PartSTAD-side methods to run and compare."""
     part321: Part321Settings = field(default_factory=Part321Settings)
     """Part321 benchmark settings (categories, dataset size, training, test images)."""
-    gallery_shapes: int = 2
+    gallery_shapes: int = bounded(2, ge=0)
     """PartSTAD test shapes per category shown in the gallery."""
-    gallery_images: int = 3
+    gallery_images: int = bounded(3, ge=0)
     """Part321 test images per category shown in the gallery."""
-    gallery_views: tuple[int, ...] = (0, 5)
+    gallery_views: tuple[int, ...] = bounded((0, 5), ge=0, le=9)
     """Which of PartSLIP's 10 views the PartSTAD gallery shows."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
     def to_dict(self) -> dict:
         from partlift.datasets.generation import to_jsonable

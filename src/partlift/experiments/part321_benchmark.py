@@ -24,6 +24,7 @@ from partlift.datasets.images import ImageDatasetConfig
 from partlift.experiments.part321_scoring import (
     BASELINE,
     METHODS,
+    Part321Method,
     format_category_table,
     format_methods_table,
     predict_test_set,
@@ -34,6 +35,7 @@ from partlift.experiments.part_transfer import transfer_scores
 from partlift.part321.baseline2d import Seg2DBaseline, Seg2DTrainConfig, pseudo_masks
 from partlift.part321.correspondence import (
     CorrespondenceConfig,
+    CorrespondenceMethod,
     MeshCorrespondence,
     PretrainConfig,
     pretrained_encoder,
@@ -42,6 +44,7 @@ from partlift.part321.data import load_test_samples, load_training_data
 from partlift.part321.deformation import DeformationConfig
 from partlift.part321.feature_training import FeatureTrainingConfig
 from partlift.part321.model import MODEL_VERSION, Part321, Part321Config, saved_model_version
+from partlift.validation import bounded, validate_config
 
 
 def _all_categories() -> tuple[str, ...]:
@@ -56,9 +59,9 @@ class BenchSettings:
 
     categories: tuple[str, ...] = ()
     """Categories (empty = all Part321 categories)."""
-    test_images: int = 15
+    test_images: int = bounded(15, ge=1)
     """Test images per category (spread over the test shapes: 3 views of each of the 5)."""
-    n_points: int = 4096
+    n_points: int = bounded(4096, ge=1)
     """Surface samples per shape for the Chamfer distance and the boxes."""
     dataset: dict = field(default_factory=dict)
     """Overrides of the embedded dataset's ImageDatasetConfig (empty = the embedded default)."""
@@ -66,10 +69,13 @@ class BenchSettings:
     """Part321 settings."""
     baseline: Seg2DTrainConfig = field(default_factory=Seg2DTrainConfig)
     """2D baseline settings."""
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[Part321Method, ...] = METHODS
     """Part321 variants to evaluate (the full model first, then Table 5 ablations)."""
     with_baseline: bool = True
     """Also train and score the 2D U-Net baseline."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
     def category_list(self) -> tuple[str, ...]:
         return tuple(self.categories) or _all_categories()
@@ -209,12 +215,15 @@ class TransferSettings:
 
     categories: tuple[str, ...] = ()
     """Categories (empty = all Part321 categories)."""
-    meshes: int = 15
+    meshes: int = bounded(15, ge=1)
     """Target meshes per category (the embedded dataset's train + test shape seeds)."""
-    methods: tuple[str, ...] = ("pointnet", "geometric", "hybrid")
+    methods: tuple[CorrespondenceMethod, ...] = ("pointnet", "geometric", "hybrid")
     """Correspondence methods."""
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     """PointNet++ pretraining (cached)."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 def run_transfer_bench(settings: TransferSettings = TransferSettings(), progress: bool = True,

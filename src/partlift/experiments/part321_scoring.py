@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -26,7 +28,8 @@ from partlift.metrics.part321_eval import Part321EvalOptions, evaluate_part321
 from partlift.part321.inference import InferenceConfig, ablation_config
 from partlift.part321.model import Part321, Part321Prediction
 
-METHODS = ("part321", "wo_scaling", "wo_constraint", "wo_deformation")
+Part321Method = Literal["part321", "wo_scaling", "wo_constraint", "wo_deformation"]
+METHODS: tuple[str, ...] = typing.get_args(Part321Method)
 BASELINE = "seg2d_baseline"
 
 

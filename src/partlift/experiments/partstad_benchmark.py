@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import math
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split as load_split
 from partlift.errors import ReadError
+from partlift.validation import bounded, validate_config
 
 # ============================================================================================ data
 
@@ -29,8 +32,9 @@ UPPER_BOUND = "weights_fit_on_test"
 """Not a method: PartSTAD's weight network fitted (and its epoch picked) on the test shapes
 themselves. How far PartSTAD could get above PartSLIP with this proposer if the 8 few-shot shapes
 told the weight network everything; the gap to ``partstad`` is what the few-shot fit leaves."""
-ALL_METHODS = ("satr", "satr_sp", "partslip", "wo_weights", "wo_masks", "partstad", "ce_loss", "conf_weights",
-               UPPER_BOUND)
+PartstadMethod = Literal["satr", "satr_sp", "partslip", "wo_weights", "wo_masks", "partstad", "ce_loss",
+                         "conf_weights", "weights_fit_on_test"]
+ALL_METHODS: tuple[str, ...] = typing.get_args(PartstadMethod)
 METHOD_LABELS = {
     "satr": "SATR", "satr_sp": "SATR+SP", "partslip": "PartSLIP", "wo_weights": "w/o weight pred.",
     "wo_masks": "w/o masks", "partstad": "PartSTAD", "ce_loss": "CE loss", "conf_weights": "conf. as weight",
@@ -46,15 +50,19 @@ class BenchSettings:
     categories: tuple[str, ...] = ("Chair", "Table", "StorageFurniture", "Laptop", "Kettle", "Lamp", "Faucet",
                                    "Bottle", "Bucket", "Display", "KitchenPot")
     """Embedded PartNetE-style categories."""
-    test_shapes: int | None = None
+    test_shapes: int | None = bounded(None, ge=1)
     """Test shapes per category (None = all)."""
-    proposer_steps: int = 600
+    proposer_steps: int = bounded(600, ge=0)
     """Training steps of the learned proposer."""
-    epochs: int = 400
+    epochs: int = bounded(400, ge=1)
     """Weight-network epochs (PartSTAD: 400)."""
-    timing_shapes: int = 3
+    timing_shapes: int = bounded(3, ge=0)
     """Test shapes per category timed end to end without the cache."""
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
+    """Seed of the proposer and weight-network training."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 def quick_settings() -> BenchSettings:

@@ -14,11 +14,13 @@ Default (:class:`ChamferOptions`): squared distances, mean per direction, the tw
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from partlift.errors import InvalidGeometryError
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,13 @@ class ChamferOptions:
 
     squared: bool = True
     """Square the nearest-neighbour distances before averaging (PyTorch3D default)."""
-    reduction: str = "sum"
+    reduction: Literal["sum", "mean"] = "sum"
     """Combine the two directions by ``"sum"`` (PyTorch3D) or ``"mean"``."""
-    scale: float = 100.0
+    scale: float = bounded(100.0, gt=0)
     """Multiply the result by this for reporting (100 = Part321's "CD (10^-2)" column)."""
 
     def __post_init__(self) -> None:
-        if self.reduction not in ("sum", "mean"):
-            raise ValueError(f"reduction must be 'sum' or 'mean', got {self.reduction!r}")
+        validate_config(self)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from partlift.metrics.image2d import part_mask_counts
 from partlift.metrics.io import Problems, check_extra, check_root, discover_records, read_meta
 from partlift.metrics.pose import pose_error, pose_tables
 from partlift.metrics.tables import MetricTable, nanmean
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,9 @@ class Part321EvalOptions:
 
     chamfer: ChamferOptions = field(default_factory=ChamferOptions)
     """Chamfer conventions (default: squared, mean per direction, directions summed, x100)."""
-    box_min_size: float = DEFAULT_MIN_SIZE
+    box_min_size: float = bounded(DEFAULT_MIN_SIZE, ge=0)
     """Sides of 3D boxes are raised to at least this before the volume IoU (flat parts)."""
-    box_fit: str = "oriented"
+    box_fit: Literal["oriented", "aabb"] = "oriented"
     """Box fitted to a part's points when its record has no box: "oriented" (min-volume) or "aabb"."""
     include_background: bool = False
     """Count the background as a class in the 2D mIoU."""
@@ -47,8 +49,8 @@ class Part321EvalOptions:
     """Score a missing prediction record (or a part missing from one) as empty instead of failing."""
 
     def __post_init__(self) -> None:
-        if self.box_fit not in ("oriented", "aabb"):
-            raise ValueError(f"box_fit must be 'oriented' or 'aabb', got {self.box_fit!r}")
+        validate_config(self)
+
 
 
 def _part_box(part: Part321Part, fit: str) -> Box3D | None:

@@ -20,6 +20,7 @@ from partlift.metrics.instance import ShapeInstanceStats, instance_map_from_stat
 from partlift.metrics.io import Problems, check_extra, check_root, discover_partnete, read_meta
 from partlift.metrics.partnete_meta import PARTNETE_PARTS
 from partlift.metrics.segmentation import semantic_miou_from_ious, shape_part_ious
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,15 @@ class PartstadEvalOptions:
     """Compute semantic mIoU."""
     instance: bool = True
     """Compute part-aware and part-agnostic mAP (needs ``instance_seg`` in ground truth and predictions)."""
-    iou_threshold: float = 0.5
+    iou_threshold: float = bounded(0.5, ge=0, le=1)
     """Instance match threshold; a match needs IoU strictly greater."""
     ap_origin_point: bool = True
     """Prepend (recall 0, precision 1) to the PR curve, as PartNet's AP code does."""
     allow_missing: bool = False
     """Score a shape without a prediction file as empty (all -1, no instances) instead of failing."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 def _check_range(a: np.ndarray, n: int, what: str, where: Path, problems: Problems) -> bool:

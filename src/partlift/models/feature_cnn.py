@@ -12,10 +12,13 @@ centre is the centre of that block: the same camera resized by 1/s (``Camera.res
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
+
+from partlift.validation import bounded, validate_config
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -25,12 +28,15 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class FeatureCNNConfig:
     """Architecture of :class:`FeatureCNN`."""
 
-    dim: int = 64
+    dim: int = bounded(64, ge=1)
     """Output feature dimension (NeMo: 128; 64 keeps CPU inference fast)."""
-    stride: int = 4
+    stride: Literal[4, 8] = 4
     """Output stride, 4 or 8."""
-    widths: tuple[int, ...] = (32, 48, 64, 96, 128)
+    widths: tuple[int, ...] = bounded((32, 48, 64, 96, 128), ge=1)
     """Encoder channels at strides 2, 4, 8, 16, 32."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 def _double_conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:

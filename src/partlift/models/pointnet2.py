@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from partlift.validation import bounded, validate_config
+
 
 def farthest_point_sample(xyz: torch.Tensor, npoint: int, start: int = 0) -> torch.Tensor:
     """(B, npoint) long indices of farthest-point samples of (B, N, 3) points, starting at ``start``."""
@@ -133,16 +135,19 @@ class FeaturePropagation(nn.Module):
 class PointNet2Config:
     """Architecture of :class:`PointNet2Encoder` (smaller than the paper's for a CPU)."""
 
-    npoints: tuple[int, int] = (256, 64)
+    npoints: tuple[int, int] = bounded((256, 64), ge=1)
     """Centres of the two set-abstraction levels."""
-    radii: tuple[float, float] = (0.1, 0.25)
+    radii: tuple[float, float] = bounded((0.1, 0.25), gt=0)
     """Ball-query radii (unit-box scale)."""
-    nsample: int = 32
+    nsample: int = bounded(32, ge=1)
     """Neighbours per ball."""
-    widths: tuple[int, int, int] = (64, 128, 256)
+    widths: tuple[int, int, int] = bounded((64, 128, 256), ge=1)
     """Output channels of SA1, SA2 and the global SA3."""
-    dim: int = 64
+    dim: int = bounded(64, ge=1)
     """Per-point output feature dimension."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 class PointNet2Encoder(nn.Module):

@@ -17,6 +17,7 @@ covers about 90 % of the pixels of the embedded images, and small parts well und
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -24,22 +25,26 @@ from torch.nn import functional as F  # noqa: N812
 
 from partlift.models.feature_cnn import IMAGENET_MEAN, IMAGENET_STD, FeatureCNN, FeatureCNNConfig
 from partlift.models.unet import UNet
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
 class Seg2DConfig:
     """Architecture of :class:`Seg2DNet`."""
 
-    num_parts: int = 1
+    num_parts: int = bounded(1, ge=1)
     """Number of part labels (the network predicts num_parts + 1 classes with the background)."""
-    arch: str = "cnn"
+    arch: Literal["cnn", "unet"] = "cnn"
     """"cnn" (FeatureCNN-style encoder-decoder, stride-4 logits upsampled) or "unet" (models.unet)."""
-    width: int = 16
+    width: int = bounded(16, ge=1)
     """"unet": channels of the first level (doubled per level)."""
-    depth: int = 4
+    depth: int = bounded(4, ge=1)
     """"unet": number of levels."""
-    widths: tuple[int, ...] = (32, 48, 64, 96, 128)
+    widths: tuple[int, ...] = bounded((32, 48, 64, 96, 128), ge=1)
     """"cnn": encoder channels at strides 2 to 32."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 class Seg2DNet(nn.Module):

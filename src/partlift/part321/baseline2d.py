@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -25,31 +26,35 @@ from partlift.part321.data import TEMPLATE, TrainImage
 from partlift.part321.inference import torch_threads
 from partlift.render.rasterize import rasterize
 from partlift.render.shading import nearest_corner_labels
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
 class Seg2DTrainConfig:
     """Training of the 2D baseline."""
 
-    epochs: int = 40
+    epochs: int = bounded(40, ge=1)
     """Passes over the training images (as many as Part321's feature training)."""
-    batch_size: int = 8
+    batch_size: int = bounded(8, ge=1)
     """Images per step."""
-    lr: float = 2e-3
+    lr: float = bounded(2e-3, gt=0)
     """Adam learning rate (x0.2 at 60 % and 85 % of training)."""
-    arch: str = "cnn"
+    arch: Literal["cnn", "unet"] = "cnn"
     """Segmenter architecture: "cnn" or "unet" (models.seg2d)."""
-    width: int = 16
+    width: int = bounded(16, ge=1)
     """"unet" width."""
-    depth: int = 4
+    depth: int = bounded(4, ge=1)
     """"unet" levels."""
     balanced: bool = True
     """Median-frequency class weights in the cross-entropy (without them the net learns to predict
     background everywhere in this budget)."""
-    threads: int = 1
+    threads: int = bounded(1, ge=1)
     """Torch threads."""
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     """Seed of initialisation, batching and augmentation."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 def pseudo_masks(

@@ -17,6 +17,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ from partlift.geometry.sampling import sample_surface
 from partlift.metrics.chamfer import chamfer_distance_torch
 from partlift.models.pointnet2 import CapsuleAtlasDecoder, PointNet2Config, PointNet2Encoder
 from partlift.part321.inference import torch_threads
+from partlift.validation import bounded, validate_config
 
 
 # ----------------------------------------------------------------------------------- pretraining
@@ -40,34 +42,37 @@ class PretrainConfig:
 
     categories: tuple[str, ...] | None = None
     """Procedural categories to train on (None = all Part321 categories)."""
-    shapes_per_category: int = 24
+    shapes_per_category: int = bounded(24, ge=1)
     """Generated shapes per category (seeds ``seed_offset + i``, disjoint from the datasets' seeds)."""
-    seed_offset: int = 900_000
+    seed_offset: int = bounded(900_000, ge=0)
     """First shape seed."""
-    num_points: int = 1024
+    num_points: int = bounded(1024, ge=1)
     """Points sampled per shape (the paper's 1024)."""
-    steps: int = 1000
+    steps: int = bounded(1000, ge=1)
     """Adam steps."""
-    batch_size: int = 8
+    batch_size: int = bounded(8, ge=1)
     """Shapes per step."""
-    lr: float = 1e-3
+    lr: float = bounded(1e-3, gt=0)
     """Adam learning rate (Canonical Capsules' 1e-3), cosine-decayed."""
-    capsules: int = 10
+    capsules: int = bounded(10, ge=1)
     """Capsules of the decoder (Canonical Capsules' 10)."""
-    position_weight: float = 1.0
+    position_weight: float = bounded(1.0, ge=0)
     """Weight of the per-point position regression (features must encode where a point is)."""
-    locality_weight: float = 1.0
+    locality_weight: float = bounded(1.0, ge=0)
     """Weight of the capsule locality term (attention-weighted squared distance to the capsule centre)."""
-    equilibrium_weight: float = 1e-3
+    equilibrium_weight: float = bounded(1e-3, ge=0)
     """Weight of the capsule equilibrium term (variance of capsule masses)."""
-    scale_jitter: float = 0.15
+    scale_jitter: float = bounded(0.15, ge=0, lt=1)
     """Random anisotropic scaling 1 +- this per axis (robustness to proportions)."""
     encoder: PointNet2Config = field(default_factory=PointNet2Config)
     """Encoder architecture."""
-    threads: int = 1
+    threads: int = bounded(1, ge=1)
     """Torch threads (1: extra threads mostly spin on a shared 2-core machine)."""
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     """Seed of initialisation, sampling and augmentation."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
     def key(self) -> str:
         """Short hash naming the cached weights of this configuration."""
@@ -224,22 +229,28 @@ def pretrained_encoder(
 
 
 # ----------------------------------------------------------------------------------- correspondence
+CorrespondenceMethod = Literal["pointnet", "geometric", "hybrid"]
+
+
 @dataclass(frozen=True)
 class CorrespondenceConfig:
     """Mesh-to-mesh correspondence settings."""
 
-    method: str = "geometric"
+    method: CorrespondenceMethod = "geometric"
     """"pointnet" (Eq. 1 on PointNet++ features, the paper's choice), "geometric" (nearest neighbour
     in unit-box coordinates) or "hybrid" (both, concatenated). Default "geometric": it transfers
     parts best on the embedded data (docs/PART321.md, Table 3 figures)."""
-    num_points: int = 1024
+    num_points: int = bounded(1024, ge=1)
     """Surface points fed to PointNet++ (the paper's 1024)."""
-    neighbours: int = 3
+    neighbours: int = bounded(3, ge=1)
     """Sampled points N(k) used to interpolate a vertex's feature (A.1.2)."""
-    hybrid_weight: float = 4.0
+    hybrid_weight: float = bounded(4.0, ge=0)
     """Weight of the unit-box coordinates in "hybrid" (features are unit vectors)."""
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     """Seed of the surface sampling."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 def interpolate_point_features(

@@ -23,34 +23,38 @@ from tqdm.auto import tqdm
 
 from partlift.errors import ReadError
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
 class DeformationConfig:
     """Deformation network and its training (paper defaults where the paper gives them)."""
 
-    hidden: int = 128
+    hidden: int = bounded(128, ge=1)
     """Width of the MLP's hidden layers."""
-    layers: int = 4
+    layers: int = bounded(4, ge=1)
     """Number of hidden layers."""
-    frequencies: int = 4
+    frequencies: int = bounded(4, ge=0)
     """Fourier frequencies of the positional encoding of V_k (sin/cos(2^i pi x), i < frequencies)."""
-    steps: int = 1000
+    steps: int = bounded(1000, ge=1)
     """Adam steps."""
-    lr: float = 1e-3
+    lr: float = bounded(1e-3, gt=0)
     """Adam learning rate (cosine-decayed to 5 %)."""
-    meshes_per_step: int = 4
+    meshes_per_step: int = bounded(4, ge=1)
     """Training meshes per step."""
-    vertices_per_step: int = 1024
+    vertices_per_step: int = bounded(1024, ge=1)
     """Template vertices per mesh and step in the L1 term (a random subset)."""
-    pairs_per_step: int = 256
+    pairs_per_step: int = bounded(256, ge=1)
     """Adjacent face pairs per mesh and step in the normal-consistency term (a random subset)."""
-    normal_weight: float = 0.01
+    normal_weight: float = bounded(0.01, ge=0)
     """Weight of the normal-consistency loss (mean 1 - cos over adjacent deformed faces)."""
-    threads: int = 1
+    threads: int = bounded(1, ge=1)
     """Torch threads while training (small tensors: extra threads mostly spin on a shared CPU)."""
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     """Seed of initialisation and mesh sampling."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 class DeformationNet(nn.Module):

@@ -29,53 +29,57 @@ from partlift.part321.losses import contrastive_loss
 from partlift.part321.neural_mesh import DeformableNeuralMesh, init_features
 from partlift.render.camera import Camera
 from partlift.render.visibility import vertex_visibility
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
 class FeatureTrainingConfig:
     """Contrastive training of Phi and Theta (NeMo / Part321 defaults unless noted)."""
 
-    epochs: int = 40
+    epochs: int = bounded(40, ge=1)
     """Passes over the training images."""
-    batch_size: int = 8
+    batch_size: int = bounded(8, ge=1)
     """Images per step."""
-    lr: float = 1e-3
+    lr: float = bounded(1e-3, gt=0)
     """Adam learning rate (NeMo: 1e-4 for a pretrained ResNet; ours trains from scratch)."""
-    weight_decay: float = 1e-4
+    weight_decay: float = bounded(1e-4, ge=0)
     """Adam weight decay (NeMo's)."""
-    lr_milestones: tuple[float, ...] = (0.5, 0.75)
+    lr_milestones: tuple[float, ...] = bounded((0.5, 0.75), ge=0, le=1)
     """Fractions of training after which the learning rate is multiplied by 0.2 (NeMo's 400/600 of 800)."""
-    temperature: float = 0.07
+    temperature: float = bounded(0.07, gt=0)
     """Softmax temperature T of Eq. 6."""
-    momentum: float = 0.9
+    momentum: float = bounded(0.9, ge=0, le=1)
     """sigma of Eq. 7 (NeMo: 0.9 orig, 0.96 new)."""
-    num_background: int = 5
+    num_background: int = bounded(5, ge=0)
     """Background (clutter) features sampled per image."""
-    clutter_size: int = 2560
+    clutter_size: int = bounded(2560, ge=1)
     """Length of the clutter queue (5 x 512, NeMo)."""
-    weight_noise: float = 5e-3
+    weight_noise: float = bounded(5e-3, ge=0)
     """Weight of the clutter terms inside the softmax."""
-    reg_weight: float = 0.1
+    reg_weight: float = bounded(0.1, ge=0)
     """Weight of the clutter-vertex regulariser."""
-    exclusion_radius: float = 0.05
+    exclusion_radius: float = bounded(0.05, ge=0)
     """Vertices within this 3D distance of the target (template units) are left out of the softmax.
     NeMo: 0.1 for meshes a few units long; ours are normalised to a unit box (see docs/PART321.md)."""
-    visibility_eps: float = 0.01
+    visibility_eps: float = bounded(0.01, ge=0)
     """Relative depth tolerance tau_r of the visibility test (Eq. 8)."""
-    max_anchors: int = 384
+    max_anchors: int = bounded(384, ge=1)
     """At most this many visible vertices per image enter the loss (all update Theta)."""
     augment: bool = True
     """Colour jitter and pixel noise on the training images."""
-    scale_jitter: float = 0.0
+    scale_jitter: float = bounded(0.0, ge=0, lt=1)
     """Random zoom of the training images by a factor in [1 - s, 1 + s] about the centre (0 = off);
     projected vertices move with the image. Off by default: with 40 epochs it lowered car pose
     accuracy on the embedded data (docs/PART321.md)."""
-    shift_jitter: float = 0.0
+    shift_jitter: float = bounded(0.0, ge=0, le=1)
     """Random shift of the training images by up to this fraction of their size (0 = off)."""
-    threads: int = 1
+    threads: int = bounded(1, ge=1)
     """Torch threads while training."""
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     """Seed of initialisation, batching, sampling and augmentation."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 @dataclass

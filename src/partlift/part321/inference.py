@@ -17,6 +17,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import torch
@@ -34,46 +35,47 @@ from partlift.part321.pose import (
     part_axes,
     world_to_camera_rotation_t,
 )
+from partlift.validation import bounded, validate_config
 
 
 @dataclass(frozen=True)
 class InferenceConfig:
     """Inference settings (paper / NeMo defaults unless noted in docs/PART321.md)."""
 
-    azimuth_samples: int = 12
+    azimuth_samples: int = bounded(12, ge=1)
     """Initial azimuths, linspace(0, 2 pi, 12, endpoint=False)."""
     elevation_range: tuple[float, float] = (-np.pi / 6, np.pi / 3)
     """Initial elevations span (radians), inclusive."""
-    elevation_samples: int = 4
+    elevation_samples: int = bounded(4, ge=1)
     """Number of initial elevations ({-30, 0, 30, 60} degrees)."""
     theta_range: tuple[float, float] = (-np.pi / 6, np.pi / 6)
     """Initial in-plane rotations span (radians), inclusive."""
-    theta_samples: int = 3
+    theta_samples: int = bounded(3, ge=1)
     """Number of initial in-plane rotations."""
-    distance_factors: tuple[float, ...] = (0.9, 1.0, 1.12)
+    distance_factors: tuple[float, ...] = bounded((0.9, 1.0, 1.12), gt=0)
     """Initial distances, as factors of the setup's distance (NeMo uses one fixed distance after
     rescaling the image with the ground-truth distance; we search it instead, docs/PART321.md)."""
     optimize_distance: bool = True
     """Optimise the camera distance along with the pose."""
-    pose_steps: int = 100
+    pose_steps: int = bounded(100, ge=0)
     """Steps of the pose-only stage (template undeformed). NeMo uses 300; see docs/PART321.md."""
-    part_steps: int = 300
+    part_steps: int = bounded(300, ge=0)
     """Steps of the pose + part stage (the paper's 300)."""
-    lr: float = 0.05
+    lr: float = bounded(0.05, gt=0)
     """Adam learning rate."""
-    betas: tuple[float, float] = (0.4, 0.6)
+    betas: tuple[float, float] = bounded((0.4, 0.6), ge=0, lt=1)
     """Adam betas."""
-    lr_decay: float = 0.2
+    lr_decay: float = bounded(0.2, gt=0)
     """Learning-rate factor applied every ``decay_every`` steps."""
-    decay_every: int = 100
+    decay_every: int = bounded(100, ge=1)
     """Steps between learning-rate decays."""
-    loss: str = "fg_bg"
+    loss: Literal["fg_bg", "l2"] = "fg_bg"
     """Reconstruction loss: "fg_bg" (NeMo's foreground/clutter score) or "l2" (Eq. 4)."""
-    w_consist: float = 1.0
+    w_consist: float = bounded(1.0, ge=0)
     """Weight of the geometry-consistency loss (Eq. 5)."""
-    tau: float = 0.03
+    tau: float = bounded(0.03, ge=0)
     """Consistency threshold tau (object units; the template is normalised to a unit box)."""
-    max_pairs: int = 20000
+    max_pairs: int = bounded(20000, ge=0)
     """At most this many consistency pairs (a seeded subset if there are more)."""
     optimize_parts: bool = True
     """Run the part stage at all (False = pose only)."""
@@ -83,21 +85,24 @@ class InferenceConfig:
     """Optimise the per-part shape latent Z (ablation "w/o deformation" sets False)."""
     optimize_part_pose: bool = True
     """Optimise the per-part transformation T."""
-    deformation_mode: str = "blend"
+    deformation_mode: Literal["network", "blend"] = "blend"
     """"network": evaluate phi(V, z) every step; "blend": linear blend of the per-shape offsets
     phi(V, e_y) (exact at the simplex corners, much faster)."""
-    max_log_scale: float = 0.0
+    max_log_scale: float = bounded(0.0, ge=0)
     """If > 0, the per-part log-scales are projected onto [-max, max] after every step (0 = free,
     as the paper)."""
-    part_lr_scale: float = 0.2
+    part_lr_scale: float = bounded(0.2, ge=0)
     """Learning-rate factor of the per-part T and the distance (object units are ~10x smaller than angles)."""
-    scale_lr_scale: float = 0.2
+    scale_lr_scale: float = bounded(0.2, ge=0)
     """Learning-rate factor of the per-part log-scales S."""
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     """Seed for the consistency-pair subset."""
-    threads: int = 1
+    threads: int = bounded(1, ge=1)
     """Torch threads during optimisation: its tensors are small, and extra threads mostly spin
     (10-50x slower on a shared 2-core machine)."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 @dataclass

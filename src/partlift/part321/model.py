@@ -17,12 +17,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 from PIL import Image
 
-from partlift.datasets.generation import dataclass_from_dict, to_jsonable, write_json_atomic
+from partlift.datasets.generation import to_jsonable, write_json_atomic
 from partlift.errors import PartliftError, ReadError
 from partlift.geometry.boxes import Box3D, oriented_box
 from partlift.geometry.partmesh import PartMesh
@@ -42,6 +43,7 @@ from partlift.part321.neural_mesh import DeformableNeuralMesh
 from partlift.render.camera import Camera
 from partlift.render.rasterize import rasterize
 from partlift.render.shading import nearest_corner_labels
+from partlift.validation import bounded, config_from_dict, validate_config
 
 MODEL_FORMAT = "partlift-part321-model"
 MODEL_VERSION = 2  # 2: weights-only checkpoints (1 pickled numpy arrays in neural_mesh.pt)
@@ -51,17 +53,17 @@ MODEL_VERSION = 2  # 2: weights-only checkpoints (1 pickled numpy arrays in neur
 class Part321Config:
     """Everything that defines a Part321 model (saved as config.json beside it)."""
 
-    feature_dim: int = 64
+    feature_dim: int = bounded(64, ge=1)
     """Dimension of Theta and of Phi's features (NeMo: 128)."""
-    stride: int = 4
+    stride: Literal[4, 8] = 4
     """Output stride of Phi (4 or 8)."""
-    backbone: str = "cnn"
+    backbone: Literal["cnn", "hf"] = "cnn"
     """"cnn" (trained from scratch) or "hf" (a transformers model from ``hf_path``, frozen)."""
     hf_path: str | None = None
     """Local folder of the transformers backbone when ``backbone == "hf"``."""
-    cnn_widths: tuple[int, ...] = (32, 48, 64, 96, 128)
+    cnn_widths: tuple[int, ...] = bounded((32, 48, 64, 96, 128), ge=1)
     """Encoder widths of the CNN backbone."""
-    vertex_positions: str = "corr"
+    vertex_positions: Literal["corr", "deform"] = "corr"
     """Where the template's vertices sit in a training image of mesh y: "corr" (the corresponded
     vertex V_{y, Corr(y0, k, y)}) or "deform" (the deformation network's output)."""
     correspondence: CorrespondenceConfig = field(default_factory=CorrespondenceConfig)
@@ -69,15 +71,18 @@ class Part321Config:
     deformation: DeformationConfig = field(default_factory=DeformationConfig)
     training: FeatureTrainingConfig = field(default_factory=FeatureTrainingConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     """Seed of Phi's initialisation and Theta's."""
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
     def to_dict(self) -> dict:
         return to_jsonable(self)
 
     @staticmethod
-    def from_dict(d: dict) -> Part321Config:
-        return dataclass_from_dict(Part321Config, d)
+    def from_dict(d: dict, where=None) -> Part321Config:
+        return config_from_dict(Part321Config, d, where)
 
 
 @dataclass
@@ -369,10 +374,7 @@ class Part321:
         if version != MODEL_VERSION:
             raise ReadError(f"{folder} is Part321 model format {version}, this partlift reads format {MODEL_VERSION} "
                             "(older models cannot be loaded safely); retrain it with `partlift train part321`")
-        try:
-            model = Part321(Part321Config.from_dict(d))
-        except (TypeError, ValueError) as exc:
-            raise ReadError(f"{cfg_file} has invalid settings ({type(exc).__name__}: {one_line(exc)})") from exc
+        model = Part321(Part321Config.from_dict(d, where=cfg_file))
         model.meta = _read_json(folder / "meta.json")
         model.mesh = DeformableNeuralMesh.load(folder / "neural_mesh.pt")
         ck = load_torch_checkpoint(folder / "feature_net.pt", what="Part321 feature network", keys=("state",))

@@ -401,7 +401,7 @@ class PartSTAD:
             raise ReadError(f"cannot read {path / Path(bad).name}: {exc}") from None
         if meta.get("format") != MODEL_FORMAT:
             raise ReadError(f"{path}/model.json is not a {MODEL_FORMAT} file")
-        m = PartSTAD(config_from_dict(PartSTADConfig, cfg_d), cache_dir=cache_dir)
+        m = PartSTAD(config_from_dict(PartSTADConfig, cfg_d, where=path / "config.json"), cache_dir=cache_dir)
         m.category, m.part_names = meta["category"], tuple(meta["part_names"])
         m.history, m.best_epoch = meta.get("history", []), meta.get("best_epoch", -1)
         wfile = path / "weights.pt"

@@ -16,6 +16,7 @@ import numpy as np
 from partlift.geometry.partmesh import PartMesh
 from partlift.render.camera import Camera
 from partlift.render.rasterize import rasterize
+from partlift.validation import bounded, validate_config
 
 _GOLDEN = 0.618033988749895
 UNLABELLED_COLOR = (170, 170, 170)
@@ -64,9 +65,12 @@ class ShadingConfig:
 
     light_dir: tuple[float, float, float] = (-0.3, -0.5, -1.0)
     light_in_camera: bool = True
-    ambient: float = 0.35
-    diffuse: float = 0.65
+    ambient: float = bounded(0.35, ge=0, le=1)
+    diffuse: float = bounded(0.65, ge=0)
     smooth: bool = True
+
+    def __post_init__(self) -> None:
+        validate_config(self)
 
 
 @dataclass

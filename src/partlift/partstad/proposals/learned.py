@@ -413,7 +413,7 @@ class LearnedProposer:
     def load_state(self, path) -> None:
         path = Path(path)
         meta = json.loads((path / "proposer.json").read_text())
-        self.config = config_from_dict(LearnedProposerConfig, meta["config"])
+        self.config = config_from_dict(LearnedProposerConfig, meta["config"], where=path / "proposer.json")
         self.net = self._new_net()
         weights = path / "proposal_net.pt"
         state = load_torch_checkpoint(weights, what="proposal network")
