@@ -378,8 +378,8 @@ CASES = [
     Case("detect-camera-missing-keys", _detect(camera={"width": 64}), "camera.json"),
     Case("detect-camera-zero-focal", _detect(camera={**GOOD_CAMERA, "fx": 0.0}), "camera.json"),
     Case("detect-camera-nan", _detect(camera={**GOOD_CAMERA, "t": [0.0, float("nan"), 2.0]}), "camera.json"),
-    Case("detect-steps-0", lambda d, s: (["detect", str(s / "p321"), str(s / "photo.png"), "--out", str(d / "o"),
-                                          "--steps", "0"], d / "o"), "--steps"),
+    Case("detect-steps-negative", lambda d, s: (["detect", str(s / "p321"), str(s / "photo.png"), "--out",
+                                                 str(d / "o"), "--steps", "-1"], d / "o"), "--steps"),
     Case("detect-out-is-the-image", lambda d, s: (["detect", str(s / "p321"), str(_copy_file(
         s / "photo.png", d / "photo.png")), "--out", str(d / "photo.png"), "--steps", "1"], None), "photo.png"),
     Case("detect-out-foreign-folder", lambda d, s: (["detect", str(s / "p321"), str(s / "photo.png"), "--out",
