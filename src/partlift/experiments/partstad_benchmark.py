@@ -134,14 +134,127 @@ def _load_result(path: Path, fingerprint: str, n: int) -> tuple[list[dict], dict
         return None
 
 
+def _base_config(settings: BenchSettings):
+    """PartSTAD's defaults with the benchmark's proposer steps, epochs and seed."""
+    from partlift.partstad.config import PartSTADConfig
+
+    base = PartSTADConfig()
+    return replace(base, learned=replace(base.learned, steps=settings.proposer_steps, seed=settings.seed),
+                   train=replace(base.train, epochs=settings.epochs, seed=settings.seed))
+
+
+def _trained_proposer(base, names: tuple[str, ...], few: list, cdir: Path, category: str, progress: bool,
+                      log: Callable[[str], None]) -> tuple[object, float]:
+    """The category's learned proposer and its training seconds: reused from ``cdir`` when one was
+    trained with the same settings, else trained on the few-shot shapes and saved."""
+    from partlift.experiments.stages import fingerprint
+    from partlift.partstad.proposals.learned import LearnedProposer
+
+    # keyed by the training settings only: the thresholds are applied at proposal time
+    pdir = cdir / f"proposer-{fingerprint([base.learned.training_settings(), asdict(base.views)])}"
+    proposer = LearnedProposer(names, base.learned, base.views, base.proposer.min_area_px)
+    if (pdir / "proposal_net.pt").exists() and (pdir / "timing.json").exists():
+        proposer.load_state(pdir)
+        log(f"[{category}] reusing the trained proposer in {pdir}")
+        return proposer.with_config(base.learned), json.loads((pdir / "timing.json").read_text())["seconds"]
+    log(f"[{category}] training the proposer ({base.learned.steps} steps on {len(few)} shapes)")
+    t = time.perf_counter()
+    proposer.fit(few, progress=progress, log=log)
+    seconds = time.perf_counter() - t
+    proposer.save(pdir)
+    (pdir / "timing.json").write_text(json.dumps({"seconds": seconds}))  # last: marks the proposer finished
+    return proposer, seconds
+
+
+def _prepare_sets(base, proposer, category: str, names: tuple[str, ...], splits: tuple[list, list, list],
+                  methods: tuple[str, ...], cache_dir: Path, progress: bool) -> dict[bool, tuple[list, list, list]]:
+    """Rendered views, proposals and superpoints of every shape, once per voting mode.
+
+    Two proposal sets: the learned proposer's thresholds for the weighted methods, its
+    unweighted_thresholds for the unit-weight ones (see PartSTAD.voting_proposer). Keyed by
+    ``weighted``; each value is the (few-shot, validation, test) prepared shapes."""
+    from partlift.partstad.model import PartSTAD
+
+    few, val, test = splits
+    out: dict[bool, tuple[list, list, list]] = {}
+    for weighted in (True, False):
+        if not any(_is_weighted(m) == weighted for m in methods):
+            continue
+        model = PartSTAD(base if weighted else _method_config(base, "partslip"), proposer=proposer,
+                         cache_dir=cache_dir, category=category, part_names=names)
+        prepared = [model.prepare(s) for s in _bar(few + val + test, progress, f"{category}: preprocess")]
+        out[weighted] = (prepared[: len(few)], prepared[len(few): len(few) + len(val)],
+                         prepared[len(few) + len(val):])
+    return out
+
+
+def _method_rows(name: str, base, proposer, run: _CategoryRun, prepared: tuple[list, list, list], cdir: Path,
+                 cache_dir: Path, progress: bool) -> tuple[list[dict], dict]:
+    """Test predictions of one method (rows of semantic labels and, for lifting methods, instances)
+    and its fit record; fits the weight network where the method has one."""
+    from partlift.partstad.model import PartSTAD
+    from partlift.partstad.satr import satr_labels
+
+    t = time.perf_counter()
+    tr, va, te = prepared
+    rows = []
+    if name in ("satr", "satr_sp"):
+        for ps in te:
+            lab = satr_labels(ps.points, ps.proposals, ps.views, len(run.part_names),
+                              ps.superpoints if name == "satr_sp" else None)
+            sem = np.full(ps.num_input, -1, np.int64)
+            sem[ps.keep_index] = lab
+            rows.append({"semantic": sem})
+        return rows, {"fit_s": 0.0}
+    m = PartSTAD(_method_config(base, name), proposer=proposer, cache_dir=cache_dir, category=run.category,
+                 part_names=run.part_names)
+    m.fit([], [], progress=progress, prepared=fit_shapes(name, tr, va, te))
+    info = {"fit_s": time.perf_counter() - t, "best_epoch": m.best_epoch, "null_score": m.null_score}
+    if name == "partstad":
+        m.save(cdir / "model-partstad")
+    for ps in te:
+        pr = m.predict_prepared(ps)
+        rows.append({"semantic": pr.semantic, "ids": pr.instances.ids, "labels": pr.instances.labels,
+                     "scores": pr.instances.scores})
+    return rows, info
+
+
+def _write_predictions(workdir: Path, name: str, run: _CategoryRun, rows: list[dict]) -> None:
+    """One PartNetE prediction folder per test shape (``partlift eval partstad`` reads them)."""
+    from partlift.metrics.eval_formats import save_partnete_prediction
+
+    for sid, r in zip(run.shape_ids, rows, strict=True):
+        folder = workdir / "predictions" / name / run.category / sid
+        if "ids" in r:
+            save_partnete_prediction(folder, r["semantic"], r["ids"], r["labels"], r["scores"], run.part_names)
+        else:
+            save_partnete_prediction(folder, r["semantic"], part_names=run.part_names)
+
+
+def _inference_timing(model_dir: Path, test: list, n: int) -> dict:
+    """End-to-end inference seconds per shape without the cache (render, proposals, superpoints,
+    voting), overall and per stage, on the first ``n`` test shapes."""
+    from partlift.partstad.model import PartSTAD
+
+    m = PartSTAD.load(model_dir)
+    stages: dict[str, list[float]] = {}
+    totals = []
+    for s in test[:n]:
+        t = time.perf_counter()
+        pr = m.predict(s)
+        totals.append(time.perf_counter() - t)
+        for k, v in pr.timings.items():
+            stages.setdefault(k, []).append(v)
+    return {"inference_s_per_shape": float(np.mean(totals)),
+            "inference_stages_s": {k: float(np.mean(v)) for k, v in stages.items()},
+            "num_points": int(np.mean([len(s.points) for s in test[:n]]))}
+
+
 def _run_category(settings: BenchSettings, category: str, workdir: Path, methods: tuple[str, ...], progress: bool,
                   log: Callable[[str], None]) -> _CategoryRun:
+    """Every method on one category: load the splits, train (or reuse) the proposer, prepare the
+    shapes, fit and predict each method (results cached by fingerprint), time inference."""
     from partlift.experiments.stages import fingerprint
-    from partlift.metrics.eval_formats import save_partnete_prediction
-    from partlift.partstad.config import PartSTADConfig
-    from partlift.partstad.model import PartSTAD
-    from partlift.partstad.proposals.learned import LearnedProposer
-    from partlift.partstad.satr import satr_labels
     from partlift.partstad.superpoints import SUPERPOINT_ALGORITHM
 
     root = embedded_points_root(category, progress)
@@ -151,49 +264,19 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
     if not few or not test:
         raise ReadError(f"embedded dataset {root} lacks few-shot or test shapes of {category}")
     names = tuple(few[0].part_names)
-    base = PartSTADConfig()
-    base = replace(base, learned=replace(base.learned, steps=settings.proposer_steps, seed=settings.seed),
-                   train=replace(base.train, epochs=settings.epochs, seed=settings.seed))
+    base = _base_config(settings)
     cdir = workdir / category
     cdir.mkdir(parents=True, exist_ok=True)
     run = _CategoryRun(category, names, [s.name for s in test], [(s.labels, s.instances) for s in test])
-    timing: dict = {}
-
-    # keyed by the training settings only: the thresholds are applied at proposal time
-    pdir = cdir / f"proposer-{fingerprint([base.learned.training_settings(), asdict(base.views)])}"
-    proposer = LearnedProposer(names, base.learned, base.views, base.proposer.min_area_px)
-    if (pdir / "proposal_net.pt").exists():
-        proposer.load_state(pdir)
-        proposer = proposer.with_config(base.learned)
-        timing["proposer_train_s"] = json.loads((pdir / "timing.json").read_text())["seconds"]
-        log(f"[{category}] reusing the trained proposer in {pdir}")
-    else:
-        log(f"[{category}] training the proposer ({settings.proposer_steps} steps on {len(few)} shapes)")
-        t = time.perf_counter()
-        proposer.fit(few, progress=progress, log=log)
-        timing["proposer_train_s"] = time.perf_counter() - t
-        proposer.save(pdir)
-        (pdir / "timing.json").write_text(json.dumps({"seconds": timing["proposer_train_s"]}))
-
-    # Two proposal sets: the learned proposer's thresholds for the weighted methods, its
-    # unweighted_thresholds for the unit-weight ones (see PartSTAD.voting_proposer).
-    prepared_sets: dict[bool, tuple[list, list, list]] = {}
+    proposer, train_s = _trained_proposer(base, names, few, cdir, category, progress, log)
+    timing: dict = {"proposer_train_s": train_s}
     t = time.perf_counter()
-    for weighted in (True, False):
-        if not any(_is_weighted(m) == weighted for m in methods):
-            continue
-        model = PartSTAD(base if weighted else _method_config(base, "partslip"), proposer=proposer,
-                         cache_dir=workdir / "cache")
-        model.category, model.part_names = category, names
-        bar = _bar(few + val + test, progress, f"{category}: preprocess")
-        prepared = [model.prepare(s) for s in bar]
-        prepared_sets[weighted] = (prepared[: len(few)], prepared[len(few): len(few) + len(val)],
-                                   prepared[len(few) + len(val):])
+    prepared = _prepare_sets(base, proposer, category, names, (few, val, test), methods, workdir / "cache", progress)
     timing["preprocess_s"] = time.perf_counter() - t
 
     key_common = [asdict(base), [s.name for s in few], [s.name for s in val], run.shape_ids, proposer.cache_key(),
                   SUPERPOINT_ALGORITHM]
-    fits = {}
+    fits: dict[str, float] = {}
     for name in methods:
         fp = fingerprint(key_common + [name])
         path = cdir / f"result-{name}.npz"
@@ -203,54 +286,16 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
             fits[name] = info.get("fit_s", 0.0)
             continue
         t = time.perf_counter()
-        rows = []
-        info = {"fingerprint": fp}
-        tr, va, te = prepared_sets[_is_weighted(name)]
-        if name in ("satr", "satr_sp"):
-            for ps in te:
-                lab = satr_labels(ps.points, ps.proposals, ps.views, len(names),
-                                  ps.superpoints if name == "satr_sp" else None)
-                sem = np.full(ps.num_input, -1, np.int64)
-                sem[ps.keep_index] = lab
-                rows.append({"semantic": sem})
-            info["fit_s"] = 0.0
-        else:
-            m = PartSTAD(_method_config(base, name), proposer=proposer, cache_dir=workdir / "cache")
-            m.category, m.part_names = category, names
-            m.fit([], [], progress=progress, prepared=fit_shapes(name, tr, va, te))
-            info.update(fit_s=time.perf_counter() - t, best_epoch=m.best_epoch, null_score=m.null_score)
-            if name == "partstad":
-                m.save(cdir / "model-partstad")
-            for ps in te:
-                pr = m.predict_prepared(ps)
-                rows.append({"semantic": pr.semantic, "ids": pr.instances.ids, "labels": pr.instances.labels,
-                             "scores": pr.instances.scores})
+        rows, info = _method_rows(name, base, proposer, run, prepared[_is_weighted(name)], cdir, workdir / "cache",
+                                  progress)
         fits[name] = info["fit_s"]
-        _save_result(path, rows, info)
+        _save_result(path, rows, {"fingerprint": fp, **info})
         run.preds[name] = rows
         log(f"[{category}] {name}: done in {time.perf_counter() - t:.1f} s")
-        for sid, r in zip(run.shape_ids, rows, strict=True):
-            folder = workdir / "predictions" / name / category / sid
-            if "ids" in r:
-                save_partnete_prediction(folder, r["semantic"], r["ids"], r["labels"], r["scores"], names)
-            else:
-                save_partnete_prediction(folder, r["semantic"], part_names=names)
+        _write_predictions(workdir, name, run, rows)
     timing["weights_fit_s"] = fits
-
-    # End-to-end inference time without the cache (render, proposals, superpoints, voting).
     if "partstad" in methods and settings.timing_shapes > 0 and (cdir / "model-partstad").exists():
-        m = PartSTAD.load(cdir / "model-partstad")
-        stages: dict[str, list[float]] = {}
-        totals = []
-        for s in test[: settings.timing_shapes]:
-            t = time.perf_counter()
-            pr = m.predict(s)
-            totals.append(time.perf_counter() - t)
-            for k, v in pr.timings.items():
-                stages.setdefault(k, []).append(v)
-        timing["inference_s_per_shape"] = float(np.mean(totals))
-        timing["inference_stages_s"] = {k: float(np.mean(v)) for k, v in stages.items()}
-        timing["num_points"] = int(np.mean([len(s.points) for s in test[: settings.timing_shapes]]))
+        timing.update(_inference_timing(cdir / "model-partstad", test, settings.timing_shapes))
     run.timing = timing
     return run
 

@@ -89,12 +89,13 @@ class PartSTAD:
         cache_dir: folder of the per-shape preprocessing cache (None = no cache).
     """
 
-    def __init__(self, config: PartSTADConfig | None = None, proposer=None, cache_dir=None) -> None:
+    def __init__(self, config: PartSTADConfig | None = None, proposer=None, cache_dir=None, *,
+                 category: str = "", part_names: Sequence[str] = ()) -> None:
         self.config = config or PartSTADConfig()
         self.proposer = proposer
         self.cache_dir = cache_dir
-        self.category = ""
-        self.part_names: tuple[str, ...] = ()
+        self.category = category
+        self.part_names: tuple[str, ...] = tuple(part_names)
         self.net: WeightNet | None = None
         self.null = torch.nn.Parameter(torch.tensor(float(self.config.train.null_init)))
         self.history: list[dict] = []
