@@ -185,13 +185,17 @@ def superpoint_scores(graph: LiftGraph, weights: torch.Tensor | np.ndarray | Non
         we = torch.ones(len(graph.entry_prop), dtype=torch.float64)
     else:
         w = torch.as_tensor(weights)
-        we = w[torch.from_numpy(graph.entry_prop)]
-    dtype = we.dtype
-    key_max = torch.zeros(graph.num_keys, dtype=dtype).scatter_reduce(
-        0, torch.from_numpy(graph.entry_key), we, reduce="amax", include_self=False
+        we = w[torch.from_numpy(graph.entry_prop).to(w.device)]
+    dtype, dev = we.dtype, we.device  # the graph follows the weights' device
+
+    def index(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).to(dev)
+
+    key_max = torch.zeros(graph.num_keys, dtype=dtype, device=dev).scatter_reduce(
+        0, index(graph.entry_key), we, reduce="amax", include_self=False
     )
-    cells = torch.zeros(k * c, dtype=dtype).index_add(0, torch.from_numpy(graph.key_cell), key_max)
-    denom = torch.from_numpy(np.maximum(graph.denom, 1.0)).to(dtype)
+    cells = torch.zeros(k * c, dtype=dtype, device=dev).index_add(0, index(graph.key_cell), key_max)
+    denom = index(np.maximum(graph.denom, 1.0)).to(dtype)
     return cells.view(k, c) / denom[:, None]
 
 

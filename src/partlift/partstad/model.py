@@ -33,6 +33,7 @@ from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
 from partlift.metrics.segmentation import semantic_miou
+from partlift.models.device import resolve_device
 from partlift.partstad.config import (
     PartSTADConfig,
     config_from_dict,
@@ -87,17 +88,23 @@ class PartSTAD:
         proposer: an already built (and, if learned, trained) proposer to use instead of building
             one from ``config.proposer`` (lets variants share one detector).
         cache_dir: folder of the per-shape preprocessing cache (None = no cache).
+        category, part_names: the category's name and parts (set by :meth:`fit` from the few-shot
+            shapes when not given).
+        device: torch device of the proposer network and the weight network
+            (:func:`partlift.models.device.resolve_device`); rendering, superpoints and voting
+            geometry stay on the CPU.
     """
 
     def __init__(self, config: PartSTADConfig | None = None, proposer=None, cache_dir=None, *,
-                 category: str = "", part_names: Sequence[str] = ()) -> None:
+                 category: str = "", part_names: Sequence[str] = (), device: str | torch.device = "cpu") -> None:
+        self.device = resolve_device(device)
         self.config = config or PartSTADConfig()
         self.proposer = proposer
         self.cache_dir = cache_dir
         self.category = category
         self.part_names: tuple[str, ...] = tuple(part_names)
         self.net: WeightNet | None = None
-        self.null = torch.nn.Parameter(torch.tensor(float(self.config.train.null_init)))
+        self.null = torch.nn.Parameter(torch.tensor(float(self.config.train.null_init), device=self.device))
         self.history: list[dict] = []
         self.best_epoch = -1
         self._pre: Preprocessor | None = None
@@ -176,7 +183,7 @@ class PartSTAD:
             raise LabelMismatchError("few-shot shapes carry no part names")
         t0 = time.perf_counter()
         if self.proposer is None:
-            self.proposer = build_proposer(self.config, self.part_names)
+            self.proposer = build_proposer(self.config, self.part_names, self.device)
             if hasattr(self.proposer, "fit"):
                 log(f"training the {self.config.proposer.kind} proposer on {len(few_shot)} shapes")
                 self.proposer.fit(few_shot, progress=progress, log=log)
@@ -190,7 +197,7 @@ class PartSTAD:
         if self.config.weights == "none":
             self.history, self.best_epoch = [], 0
             return self
-        with torch_threads():
+        with torch_threads(), torch.device(self.device):
             self._fit_weights(train_ps, val_ps, progress, log)
         return self
 
@@ -203,17 +210,17 @@ class PartSTAD:
             soft = np.zeros((ps.num_superpoints, self.num_parts + 1))
         else:
             soft = superpoint_soft_labels(ps.labels, ps.superpoints, self.num_parts)
-        return _TrainShape(
-            ps, lift, torch.from_numpy(props.features), torch.from_numpy(geom), torch.from_numpy(props.score),
-            torch.from_numpy(soft).float(), torch.from_numpy(lift.graph.sp_size), torch.from_numpy(lift.graph.valid),
-        )
+        tensors = (torch.from_numpy(props.features), torch.from_numpy(geom), torch.from_numpy(props.score),
+                   torch.from_numpy(soft).float(), torch.from_numpy(lift.graph.sp_size),
+                   torch.from_numpy(lift.graph.valid))
+        return _TrainShape(ps, lift, *(t.to(self.device) for t in tensors))
 
     def _weights(self, ts: _TrainShape) -> torch.Tensor:
         if self.config.weights == "learned":
             return self.net(ts.feats, ts.geom)
         if self.config.weights == "confidence":
             return self.config.weight_net.tau * ts.score
-        return torch.ones(len(ts.score))
+        return torch.ones(len(ts.score), device=ts.score.device)
 
     def _probs(self, ts: _TrainShape) -> torch.Tensor:
         """(K, C+1) probabilities [null, parts]; invalid superpoints are all-null."""
@@ -241,8 +248,10 @@ class PartSTAD:
         torch.manual_seed(tc.seed)
         rng = np.random.default_rng(tc.seed)
         feat_dim = self.proposer.feature_dim
-        self.net = WeightNet(feat_dim, self.config.weight_net) if self.config.weights == "learned" else None
-        self.null = torch.nn.Parameter(torch.tensor(float(tc.null_init)))
+        with torch.device("cpu"):  # seeded initial weights identical on every device
+            net = WeightNet(feat_dim, self.config.weight_net) if self.config.weights == "learned" else None
+        self.net = net.to(self.device) if net is not None else None
+        self.null = torch.nn.Parameter(torch.tensor(float(tc.null_init), device=self.device))
         opts = [torch.optim.AdamW([self.null], lr=tc.null_lr, weight_decay=tc.weight_decay)]
         if self.net is not None:
             opts.append(torch.optim.AdamW(self.net.parameters(), lr=tc.lr, weight_decay=tc.weight_decay))
@@ -308,11 +317,11 @@ class PartSTAD:
         if self._partslip_mode():
             from partlift.partstad.lifting import superpoint_scores
 
-            s = superpoint_scores(ts.lift.graph).numpy()
+            s = superpoint_scores(ts.lift.graph).cpu().numpy()
             lab = decide_labels(s, ts.lift.graph.valid, self.config.voting.null_threshold, small)
             conf = np.where(lab >= 0, s[np.arange(len(lab)), np.maximum(lab, 0)], 0.0)
             return lab, conf
-        p = self._probs(ts).detach().numpy()
+        p = self._probs(ts).detach().cpu().numpy()
         lab = decide_labels(p[:, 1:], ts.lift.graph.valid, self.config.voting.null_threshold - 1e-4, small)
         conf = np.where(lab >= 0, p[np.arange(len(lab)), np.maximum(lab, 0) + 1], 0.0)
         return lab, conf
@@ -341,15 +350,15 @@ class PartSTAD:
         """Segment an already preprocessed shape."""
         t = time.perf_counter()
         ts = self._train_shape(ps)
-        with torch.no_grad(), torch_threads():
+        with torch.no_grad(), torch_threads(), torch.device(self.device):
             lab, conf = self._sp_labels(ts)
         point_lab = lab[ps.superpoints]
         ins = Instances.empty(len(ps.points))
         if instances:
             mask, w = ts.lift.keep, None
             if not self._partslip_mode():
-                with torch.no_grad(), torch_threads():
-                    w = self._weights(ts).numpy()
+                with torch.no_grad(), torch_threads(), torch.device(self.device):
+                    w = self._weights(ts).cpu().numpy()
             ratios = ts.lift.ratios
             membership = self.config.voting.instance_membership
             if membership not in ("box", "mask"):
@@ -381,14 +390,15 @@ class PartSTAD:
             "history": self.history,
         }
         (path / "model.json").write_text(json.dumps(meta, indent=2, allow_nan=True))
-        torch.save({"null": self.null.detach(), "net": self.net.state_dict() if self.net else None,
+        net_state = {k: v.cpu() for k, v in self.net.state_dict().items()} if self.net else None
+        torch.save({"null": self.null.detach().cpu(), "net": net_state,
                     "feature_dim": self.net.feature_dim if self.net else None}, path / "weights.pt")
         self.proposer.save(path / "proposer")
         return path
 
     @staticmethod
-    def load(path, cache_dir=None) -> PartSTAD:
-        """Load a folder written by :meth:`save`."""
+    def load(path, cache_dir=None, device: str | torch.device = "cpu") -> PartSTAD:
+        """Load a folder written by :meth:`save`, its torch parts on ``device``."""
         path = Path(path)
         for name in ("config.json", "model.json"):
             if not (path / name).is_file():
@@ -402,28 +412,29 @@ class PartSTAD:
             raise ReadError(f"cannot read {path / Path(bad).name}: {exc}") from None
         if meta.get("format") != MODEL_FORMAT:
             raise ReadError(f"{path}/model.json is not a {MODEL_FORMAT} file")
-        m = PartSTAD(config_from_dict(PartSTADConfig, cfg_d, where=path / "config.json"), cache_dir=cache_dir)
-        m.category, m.part_names = meta["category"], tuple(meta["part_names"])
+        m = PartSTAD(config_from_dict(PartSTADConfig, cfg_d, where=path / "config.json"), cache_dir=cache_dir,
+                     device=device)
+        m.category, m.part_names = str(meta["category"]), tuple(meta["part_names"])
         m.history, m.best_epoch = meta.get("history", []), meta.get("best_epoch", -1)
         wfile = path / "weights.pt"
         st = load_torch_checkpoint(wfile, what="PartSTAD weights", keys=("null", "net", "feature_dim"))
         if not isinstance(st["null"], torch.Tensor) or st["null"].numel() != 1:
             raise ReadError(f"{wfile} has no valid null score; retrain or copy the model again")
-        m.null = torch.nn.Parameter(st["null"].float())
+        m.null = torch.nn.Parameter(st["null"].float().to(m.device))
         if st["net"] is not None:
             try:
                 m.net = WeightNet(int(st["feature_dim"]), m.config.weight_net)
             except (TypeError, ValueError) as exc:
                 raise ReadError(f"{wfile} has an invalid feature_dim {st['feature_dim']!r}; retrain") from exc
             load_state_dict_checked(m.net, st["net"], wfile, what="PartSTAD weight network")
-        m.proposer = proposer_from_state(m.config, m.part_names, path / "proposer")
+            m.net.to(m.device)
+        m.proposer = proposer_from_state(m.config, m.part_names, path / "proposer", m.device)
         return m
 
     def variant(self, **changes) -> PartSTAD:
         """An unfitted copy with ``config`` fields replaced, sharing this model's proposer."""
-        m = PartSTAD(replace(self.config, **changes), proposer=self.proposer, cache_dir=self.cache_dir)
-        m.category, m.part_names = self.category, self.part_names
-        return m
+        return PartSTAD(replace(self.config, **changes), proposer=self.proposer, cache_dir=self.cache_dir,
+                        category=self.category, part_names=self.part_names, device=self.device)
 
 
 def _progress(it, enabled: bool, desc: str):

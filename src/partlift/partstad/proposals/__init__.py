@@ -8,16 +8,21 @@ few-shot shapes), ``oracle`` / ``noisy-oracle`` (ground truth from the renders),
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from partlift.partstad.config import PartSTADConfig
 from partlift.partstad.proposals.base import Proposals, Proposer, mask_box
 from partlift.partstad.proposals.oracle import OracleProposer
 
+if TYPE_CHECKING:
+    import torch
+
 KINDS = ("learned", "oracle", "noisy-oracle", "grounding-dino")
 
 
-def build_proposer(config: PartSTADConfig, part_names: tuple[str, ...]) -> Proposer:
-    """A new proposer of ``config.proposer.kind`` (learned ones still need ``fit``)."""
+def build_proposer(config: PartSTADConfig, part_names: tuple[str, ...], device: str | torch.device = "cpu") -> Proposer:
+    """A new proposer of ``config.proposer.kind`` (learned ones still need ``fit``); ``device`` is
+    the torch device of a learned proposer's network."""
     pc = config.proposer
     if pc.kind == "oracle":
         return OracleProposer(len(part_names), None, pc.min_area_px, pc.seed)
@@ -26,7 +31,7 @@ def build_proposer(config: PartSTADConfig, part_names: tuple[str, ...]) -> Propo
     if pc.kind == "learned":
         from partlift.partstad.proposals.learned import LearnedProposer
 
-        return LearnedProposer(part_names, config.learned, config.views, pc.min_area_px)
+        return LearnedProposer(part_names, config.learned, config.views, pc.min_area_px, device=device)
     if pc.kind == "grounding-dino":
         from partlift.partstad.proposals.hf import HFProposer
 
@@ -34,9 +39,10 @@ def build_proposer(config: PartSTADConfig, part_names: tuple[str, ...]) -> Propo
     raise ValueError(f"unknown proposer kind {pc.kind!r}; use one of {', '.join(KINDS)}")
 
 
-def proposer_from_state(config: PartSTADConfig, part_names: tuple[str, ...], path: str | Path) -> Proposer:
+def proposer_from_state(config: PartSTADConfig, part_names: tuple[str, ...], path: str | Path,
+                        device: str | torch.device = "cpu") -> Proposer:
     """Rebuild a saved proposer (the folder written by its ``save``)."""
-    proposer = build_proposer(config, part_names)
+    proposer = build_proposer(config, part_names, device)
     if hasattr(proposer, "load_state"):
         proposer.load_state(Path(path))
     return proposer

@@ -33,6 +33,7 @@ from scipy import ndimage
 from partlift.geometry.normalize import unit_sphere_normalization
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
+from partlift.models.device import resolve_device
 from partlift.models.proposal_net import ProposalNet
 from partlift.partstad.config import LearnedProposerConfig, ViewConfig, config_from_dict
 from partlift.partstad.normals import estimate_normals
@@ -178,12 +179,15 @@ class LearnedProposer:
         config: :class:`LearnedProposerConfig`.
         view_config: the views the proposer will see (image size, camera distance, FoV).
         min_area_px: smallest proposal in pixels.
+        device: torch device of the network (:func:`partlift.models.device.resolve_device`); renders
+            and augmentation stay on the CPU so a seed gives the same batches on every device.
     """
 
     def __init__(
         self, part_names: Sequence[str], config: LearnedProposerConfig | None = None,
-        view_config: ViewConfig | None = None, min_area_px: int = 4,
+        view_config: ViewConfig | None = None, min_area_px: int = 4, device: str | torch.device = "cpu",
     ) -> None:
+        self.device = resolve_device(device)
         self.part_names = tuple(part_names)
         self.config = config or LearnedProposerConfig()
         self.view_config = view_config or ViewConfig()
@@ -204,7 +208,7 @@ class LearnedProposer:
         log = log or (lambda s: None)
         if not shapes:
             raise ValueError("LearnedProposer.fit needs at least one labelled shape")
-        with torch_threads():
+        with torch_threads(), torch.device(self.device):
             return self._fit(shapes, progress, log)
 
     def _fit(self, shapes, progress, log) -> LearnedProposer:
@@ -218,7 +222,7 @@ class LearnedProposer:
         freq = counts / counts.sum()
         # inverse square-root class frequency (classes never rendered keep weight 1)
         w = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(freq, 1e-4)), 1.0)
-        weights = torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
+        weights = torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32, device=self.device)
         opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=1e-4)
         warm = max(1, cfg.steps // 20)
 
@@ -236,10 +240,11 @@ class LearnedProposer:
             steps = tqdm(steps, desc="train proposer", leave=False)
         self.history = []
         for _ in steps:
-            x, cls, bnd = self._batch(pool, rng, cfg.batch_size)
+            x, cls, bnd = (t.to(self.device) for t in self._batch(pool, rng, cfg.batch_size))
             out = self.net(x)
             loss = F.cross_entropy(out.semantic, cls, weight=weights)
-            loss = loss + F.binary_cross_entropy_with_logits(out.boundary, bnd, pos_weight=torch.tensor(4.0))
+            loss = loss + F.binary_cross_entropy_with_logits(out.boundary, bnd,
+                                                             pos_weight=torch.tensor(4.0, device=self.device))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -253,7 +258,10 @@ class LearnedProposer:
         return self
 
     def _new_net(self) -> ProposalNet:
-        return ProposalNet(len(self.part_names), self.config.width, self.config.depth, GEOMETRY_CHANNELS)
+        # built on the CPU, then moved: the seeded initial weights are the same on every device
+        with torch.device("cpu"):
+            net = ProposalNet(len(self.part_names), self.config.width, self.config.depth, GEOMETRY_CHANNELS)
+        return net.to(self.device)
 
     def _render_pool(self, sources, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``train_views`` renders of every shape: RGB (M, H, W, 3) uint8, geometry (M, H, W, 5)
@@ -271,6 +279,10 @@ class LearnedProposer:
         """A batch from the render pool with random appearance and mirroring: network input
         (n, 8, H, W), classes (n, H, W), boundaries (n, H, W)."""
         idx = rng.choice(len(pool[0]), size=n, replace=len(pool[0]) < n)
+        with torch.device("cpu"):  # augmentation on the CPU: identical batches on every device
+            return self._cpu_batch(pool, idx, rng)
+
+    def _cpu_batch(self, pool, idx, rng):
         rgb = torch.from_numpy(pool[0][idx]).permute(0, 3, 1, 2).float() / 255.0
         geo = torch.from_numpy(pool[1][idx].astype(np.float32)).permute(0, 3, 1, 2)
         cls = torch.from_numpy(pool[2][idx].astype(np.int64))
@@ -285,11 +297,11 @@ class LearnedProposer:
                                                                               torch.Tensor]:
         """(V, H, W, 3) uint8 + (V, H, W, 5) geometry -> class probabilities (V, C+2, H, W), boundary
         probabilities (V, H, W), decoder features, bottleneck."""
-        x = network_input(images, geometry)
-        with torch.no_grad(), torch_threads():
+        x = network_input(images, geometry).to(self.device)
+        with torch.no_grad(), torch_threads(), torch.device(self.device):
             out = self.net(x)
-        return (torch.softmax(out.semantic, 1).numpy(), torch.sigmoid(out.boundary).numpy(), out.features,
-                out.bottleneck)
+        return (torch.softmax(out.semantic, 1).cpu().numpy(), torch.sigmoid(out.boundary).cpu().numpy(),
+                out.features.cpu(), out.bottleneck.cpu())
 
     def view_geometry(self, views: ShapeViews, shape: PartPointCloud) -> np.ndarray:
         """(V, H, W, 5) geometry channels of the views (normals estimated if the shape has none)."""
@@ -408,7 +420,7 @@ class LearnedProposer:
         meta = {"kind": "learned", "part_names": list(self.part_names), "config": asdict(self.config),
                 "min_area_px": self.min_area_px, "trained": self.trained, "loss_history": self.history}
         (path / "proposer.json").write_text(json.dumps(meta))
-        torch.save(self.net.state_dict(), path / "proposal_net.pt")
+        torch.save({k: v.cpu() for k, v in self.net.state_dict().items()}, path / "proposal_net.pt")
 
     def load_state(self, path) -> None:
         path = Path(path)
