@@ -49,3 +49,12 @@ def config_type(cls, name: str) -> click.ParamType:
         return FiniteFloat(rng.ge if rng.ge is not None else rng.gt, rng.le if rng.le is not None else rng.lt,
                            min_open=rng.gt is not None, max_open=rng.lt is not None)
     raise TypeError(f"{cls.__name__}.{name} is not an int, float or string-Literal field")
+
+
+DEVICE_HELP = ("Torch device of the trainable stages: cpu, cuda, cuda:N, mps or auto (cuda when present); "
+               "rendering and superpoints stay on the CPU.")
+
+
+def device_option(f):
+    """``--device``: the torch device of a command's torch stages (checked by ``resolve_device``)."""
+    return click.option("--device", default="cpu", show_default=True, help=DEVICE_HELP)(f)

@@ -13,11 +13,12 @@ from pathlib import Path
 import click
 import numpy as np
 
-from partlift.commands.options import config_type
+from partlift.commands.options import config_type, device_option
 from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split, partnete_categories
 from partlift.errors import LabelMismatchError
 from partlift.experiments.partstad_benchmark import BenchSettings, format_bench, quick_settings, run_bench
+from partlift.models.device import resolve_device
 from partlift.outputs import claim_output_dir, refuse_input_overwrite
 from partlift.partstad.config import LearnedProposerConfig, ProposerConfig, SuperpointConfig, TrainConfig, ViewConfig
 
@@ -54,9 +55,10 @@ from partlift.partstad.config import LearnedProposerConfig, ProposerConfig, Supe
               help="Use only the first N shapes of --val-split (default: all).")
 @click.option("--seed", type=config_type(TrainConfig, "seed"), default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that is not a PartSTAD model.")
+@device_option
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, epochs, proposer_steps, image_size,
-                   cache_dir, superpoint_reg, val_split, val_shapes, seed, force, progress) -> None:
+                   cache_dir, superpoint_reg, val_split, val_shapes, seed, force, device, progress) -> None:
     """Train PartSTAD for one category on its few-shot shapes; writes a model folder."""
     from partlift.partstad.config import PartSTADConfig
     from partlift.partstad.model import PartSTAD
@@ -85,7 +87,7 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
     out = claim_output_dir(out_dir or f"partstad-{category}", "partstad-model", force=force,
                            recognise=lambda p: (p / "model.json").is_file()).path
     t0 = time.perf_counter()
-    model = PartSTAD(cfg, cache_dir=Path(cache_dir) if cache_dir else out / "cache")
+    model = PartSTAD(cfg, cache_dir=Path(cache_dir) if cache_dir else out / "cache", device=resolve_device(device))
     model.fit(few, val, progress=progress, log=click.echo)
     model.save(out)
     click.echo(f"trained PartSTAD for {category} ({len(few)} few-shot, {len(val)} validation shapes) in "
@@ -105,7 +107,8 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
 @click.option("--category", default=None, help="Category of the input; refused if the model was trained for another.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
-def segment(model_dir, input_path, out_dir, num_points, category, seed, force) -> None:
+@device_option
+def segment(model_dir, input_path, out_dir, num_points, category, seed, force, device) -> None:
     """Segment a point cloud (.ply) or a mesh into the parts a PartSTAD model was trained for.
 
     Writes <stem>_parts.ply (points coloured by part, with label / instance properties),
@@ -117,7 +120,7 @@ def segment(model_dir, input_path, out_dir, num_points, category, seed, force) -
     from partlift.render.shading import label_colors
     from partlift.report.figures import save_png, view_mosaic
 
-    model = PartSTAD.load(model_dir)
+    model = PartSTAD.load(model_dir, device=resolve_device(device))
     if category:
         model.check_category(category)
     path = Path(input_path)
@@ -174,13 +177,15 @@ def segment(model_dir, input_path, out_dir, num_points, category, seed, force) -
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Working folder (trained proposers, cache, results, PartNetE predictions); reruns resume.")
 @click.option("--force", is_flag=True, help="Use a non-empty --workdir that partlift did not write.")
+@device_option
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def bench_partstad(quick, json_out, categories, test_shapes, proposer_steps, epochs, workdir, force, progress) -> None:
+def bench_partstad(quick, json_out, categories, test_shapes, proposer_steps, epochs, workdir, force, device,
+                   progress) -> None:
     """PartSTAD, its ablations, PartSLIP and SATR on the embedded data: Tables 1-3 and timings."""
     from partlift.datasets.cache import default_cache_dir, in_cache_dir
     from partlift.datasets.generation import write_json_atomic
 
-    settings = quick_settings() if quick else BenchSettings()
+    settings = replace(quick_settings() if quick else BenchSettings(), device=str(resolve_device(device)))
     if categories:
         settings = replace(settings, categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
     if test_shapes is not None:

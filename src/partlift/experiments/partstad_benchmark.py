@@ -60,6 +60,9 @@ class BenchSettings:
     """Test shapes per category timed end to end without the cache."""
     seed: int = bounded(0, ge=0)
     """Seed of the proposer and weight-network training."""
+    device: str = "cpu"
+    """Torch device of the proposer and weight networks (``--device``; results are cached per setting,
+    not per device)."""
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -144,7 +147,7 @@ def _base_config(settings: BenchSettings):
 
 
 def _trained_proposer(base, names: tuple[str, ...], few: list, cdir: Path, category: str, progress: bool,
-                      log: Callable[[str], None]) -> tuple[object, float]:
+                      log: Callable[[str], None], device: str = "cpu") -> tuple[object, float]:
     """The category's learned proposer and its training seconds: reused from ``cdir`` when one was
     trained with the same settings, else trained on the few-shot shapes and saved."""
     from partlift.experiments.stages import fingerprint
@@ -152,7 +155,7 @@ def _trained_proposer(base, names: tuple[str, ...], few: list, cdir: Path, categ
 
     # keyed by the training settings only: the thresholds are applied at proposal time
     pdir = cdir / f"proposer-{fingerprint([base.learned.training_settings(), asdict(base.views)])}"
-    proposer = LearnedProposer(names, base.learned, base.views, base.proposer.min_area_px)
+    proposer = LearnedProposer(names, base.learned, base.views, base.proposer.min_area_px, device=device)
     if (pdir / "proposal_net.pt").exists() and (pdir / "timing.json").exists():
         proposer.load_state(pdir)
         log(f"[{category}] reusing the trained proposer in {pdir}")
@@ -181,7 +184,7 @@ def _prepare_sets(base, proposer, category: str, names: tuple[str, ...], splits:
         if not any(_is_weighted(m) == weighted for m in methods):
             continue
         model = PartSTAD(base if weighted else _method_config(base, "partslip"), proposer=proposer,
-                         cache_dir=cache_dir, category=category, part_names=names)
+                         cache_dir=cache_dir, category=category, part_names=names, device=proposer.device)
         prepared = [model.prepare(s) for s in _bar(few + val + test, progress, f"{category}: preprocess")]
         out[weighted] = (prepared[: len(few)], prepared[len(few): len(few) + len(val)],
                          prepared[len(few) + len(val):])
@@ -207,7 +210,7 @@ def _method_rows(name: str, base, proposer, run: _CategoryRun, prepared: tuple[l
             rows.append({"semantic": sem})
         return rows, {"fit_s": 0.0}
     m = PartSTAD(_method_config(base, name), proposer=proposer, cache_dir=cache_dir, category=run.category,
-                 part_names=run.part_names)
+                 part_names=run.part_names, device=proposer.device)
     m.fit([], [], progress=progress, prepared=fit_shapes(name, tr, va, te))
     info = {"fit_s": time.perf_counter() - t, "best_epoch": m.best_epoch, "null_score": m.null_score}
     if name == "partstad":
@@ -231,12 +234,12 @@ def _write_predictions(workdir: Path, name: str, run: _CategoryRun, rows: list[d
             save_partnete_prediction(folder, r["semantic"], part_names=run.part_names)
 
 
-def _inference_timing(model_dir: Path, test: list, n: int) -> dict:
+def _inference_timing(model_dir: Path, test: list, n: int, device: str = "cpu") -> dict:
     """End-to-end inference seconds per shape without the cache (render, proposals, superpoints,
     voting), overall and per stage, on the first ``n`` test shapes."""
     from partlift.partstad.model import PartSTAD
 
-    m = PartSTAD.load(model_dir)
+    m = PartSTAD.load(model_dir, device=device)
     stages: dict[str, list[float]] = {}
     totals = []
     for s in test[:n]:
@@ -268,7 +271,7 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
     cdir = workdir / category
     cdir.mkdir(parents=True, exist_ok=True)
     run = _CategoryRun(category, names, [s.name for s in test], [(s.labels, s.instances) for s in test])
-    proposer, train_s = _trained_proposer(base, names, few, cdir, category, progress, log)
+    proposer, train_s = _trained_proposer(base, names, few, cdir, category, progress, log, settings.device)
     timing: dict = {"proposer_train_s": train_s}
     t = time.perf_counter()
     prepared = _prepare_sets(base, proposer, category, names, (few, val, test), methods, workdir / "cache", progress)
@@ -295,7 +298,7 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
         _write_predictions(workdir, name, run, rows)
     timing["weights_fit_s"] = fits
     if "partstad" in methods and settings.timing_shapes > 0 and (cdir / "model-partstad").exists():
-        timing.update(_inference_timing(cdir / "model-partstad", test, settings.timing_shapes))
+        timing.update(_inference_timing(cdir / "model-partstad", test, settings.timing_shapes, settings.device))
     run.timing = timing
     return run
 
