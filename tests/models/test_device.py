@@ -74,3 +74,34 @@ def test_partstad_on_cuda_matches_cpu():
     model, pred = _partstad_run("cuda")
     assert model.null.device.type == "cuda"
     assert (pred.semantic == ref.semantic).mean() > 0.95  # float reductions differ slightly on the GPU
+
+
+def _part321_run(device: str):
+    from partlift.part321.correspondence import CorrespondenceConfig
+    from partlift.part321.data import normalise_mesh
+    from partlift.part321.data import synthesize_training_images as synth
+    from partlift.part321.deformation import DeformationConfig
+    from partlift.part321.feature_training import FeatureTrainingConfig
+    from partlift.part321.inference import InferenceConfig
+    from partlift.part321.model import Part321, Part321Config
+    from partlift.shapes import generate
+
+    template = normalise_mesh(generate("hammer", 0))
+    meshes = [normalise_mesh(generate("hammer", s)) for s in (1, 2)]
+    images = synth(template, meshes, 2, 2, 64, 0)
+    cfg = Part321Config(correspondence=CorrespondenceConfig(method="geometric"),
+                        deformation=DeformationConfig(steps=5), training=FeatureTrainingConfig(epochs=1),
+                        inference=InferenceConfig(pose_steps=3, part_steps=3, elevation_samples=2,
+                                                  azimuth_samples=4, theta_samples=1, distance_factors=(1.0,)))
+    model = Part321(cfg, device=device).fit(template, meshes, images)
+    pred = model.predict(images[0].image, images[0].camera)
+    return model, pred
+
+
+def test_part321_creates_every_tensor_on_its_device():
+    _, ref = _part321_run("cpu")
+    with _DefaultDevice("meta"):
+        model, pred = _part321_run("cpu")
+    assert all(p.device.type == "cpu" for p in model.net.parameters())
+    np.testing.assert_allclose(pred.vertices, ref.vertices, atol=1e-5)
+    np.testing.assert_array_equal(pred.mask, ref.mask)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
+
+from partlift.commands.options import device_option
 
 
 @click.command("demo")
@@ -14,8 +17,9 @@ import click
               help="Run folder (default: runs/demo, or runs/demo-quick with --quick). A rerun resumes it.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every randomised step.")
 @click.option("--force", is_flag=True, help="Use a non-empty --out folder that is not a partlift demo run.")
+@device_option
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars.")
-def demo(quick: bool, out_dir: str | None, seed: int, force: bool, progress: bool) -> None:
+def demo(quick: bool, out_dir: str | None, seed: int, force: bool, device: str, progress: bool) -> None:
     """Train and evaluate PartSTAD and Part321 on 2 embedded categories each and write an HTML report.
 
     Generates (or reuses the cached) embedded data, trains at demo settings, scores with the papers'
@@ -23,13 +27,16 @@ def demo(quick: bool, out_dir: str | None, seed: int, force: bool, progress: boo
     running the same command again continues where it stopped and reuses what was trained.
     """
     from partlift.experiments.demo import demo_config, run_demo
+    from partlift.models.device import resolve_device
     from partlift.outputs import claim_output_dir
     from partlift.report.demo_report import build_report
 
+    dev = str(resolve_device(device))
     run_dir = Path(out_dir) if out_dir else Path("runs") / ("demo-quick" if quick else "demo")
     claim_output_dir(run_dir, "demo-run", force=force,
                      recognise=lambda p: (p / "stages").is_dir() or (p / "run.json").is_file())
     cfg = demo_config(quick=quick, seed=seed)
+    cfg = replace(cfg, partstad=replace(cfg.partstad, device=dev), part321=replace(cfg.part321, device=dev))
     click.echo(f"partlift demo{' --quick' if quick else ''}: run folder {run_dir} "
                f"(PartSTAD on {', '.join(cfg.partstad.categories)}; Part321 on {', '.join(cfg.part321.categories)})")
     t0 = time.perf_counter()

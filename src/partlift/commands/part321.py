@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from partlift.commands.options import config_type
+from partlift.commands.options import config_type, device_option
 from partlift.errors import PartliftError
 from partlift.experiments.part321_benchmark import BenchSettings, TransferSettings
 from partlift.outputs import claim_output_dir, refuse_input_overwrite
@@ -53,9 +53,10 @@ def _echo_json(result: dict, path: str | None) -> None:
               help="Your own category: image size of the synthesised views (multiple of 32).")
 @click.option("--seed", type=config_type(Part321Config, "seed"), default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that is not a Part321 model.")
+@device_option
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, quick, epochs, correspondence, backbone,
-                  hf_path, views, size, seed, force, progress) -> None:
+                  hf_path, views, size, seed, force, device, progress) -> None:
     """Train Part321 for one category.
 
     Either an embedded category (--category C, or --dataset DIR), or your own category given one
@@ -99,7 +100,7 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
     out = claim_output_dir(out_dir or f"part321-{name}", "part321-model", force=force,
                            recognise=lambda p: (p / "feature_net.pt").is_file()).path
     click.echo(f"training Part321 on {len(images)} images of {len(meshes)} meshes + the template -> {out}")
-    model = Part321(cfg).fit(template, meshes, images, workdir=out / "checkpoints", progress=progress)
+    model = Part321(cfg, device=device).fit(template, meshes, images, workdir=out / "checkpoints", progress=progress)
     model.save(out)
     secs = model.meta["train_seconds"]
     click.echo("trained in " + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) + f"; model in {out}")
@@ -115,7 +116,8 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
 @click.option("--steps", type=config_type(InferenceConfig, "part_steps"), default=None,
               help="Part-stage steps (default: the model's, 300).")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
-def detect(model_dir, image_path, camera_json, out_dir, steps, force) -> None:
+@device_option
+def detect(model_dir, image_path, camera_json, out_dir, steps, force, device) -> None:
     """Recognise the 3D parts of the object in IMAGE with a trained Part321 MODEL.
 
     Writes <image stem>_part321.json (pose, camera, per-part oriented 3D boxes in the camera frame)
@@ -128,7 +130,7 @@ def detect(model_dir, image_path, camera_json, out_dir, steps, force) -> None:
     from partlift.render.camera import Camera
     from partlift.report.figures import detection_figure, save_png
 
-    model = Part321.load(model_dir)
+    model = Part321.load(model_dir, device=device)
     try:
         image = np.asarray(Image.open(image_path).convert("RGB"))
     except Exception as exc:
@@ -165,14 +167,16 @@ def detect(model_dir, image_path, camera_json, out_dir, steps, force) -> None:
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Models, checkpoints and records (default: <cache>/part321/bench[-quick]); reused when present.")
 @click.option("--force", is_flag=True, help="Use a non-empty --workdir that partlift did not write.")
+@device_option
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def bench_part321(quick, json_out, categories, test_images, workdir, force, progress) -> None:
+def bench_part321(quick, json_out, categories, test_images, workdir, force, device, progress) -> None:
     """Train and evaluate Part321, its ablations and a 2D U-Net baseline on the embedded data."""
     from partlift.datasets.cache import in_cache_dir
     from partlift.experiments.part321_benchmark import format_bench, quick_settings, run_bench
+    from partlift.models.device import resolve_device
     from partlift.part321.correspondence import default_cache_dir
 
-    settings = quick_settings() if quick else BenchSettings()
+    settings = replace(quick_settings() if quick else BenchSettings(), device=str(resolve_device(device)))
     if categories:
         settings = replace(settings, categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
     if test_images is not None:

@@ -73,6 +73,9 @@ class BenchSettings:
     """Part321 variants to evaluate (the full model first, then Table 5 ablations)."""
     with_baseline: bool = True
     """Also train and score the 2D U-Net baseline."""
+    device: str = "cpu"
+    """Torch device of Part321's feature training and inference (``--device``; the 2D baseline and
+    rasterisation run on the CPU)."""
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -105,11 +108,12 @@ def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress:
     stamp = workdir / "model_config.json"
     if (saved_model_version(model_dir) == MODEL_VERSION and stamp.is_file()
             and stamp.read_text() == cfg_json):  # an older-format model is retrained
-        model = Part321.load(model_dir)
+        model = Part321.load(model_dir, device=settings.device)
         return model, dict(model.meta.get("bench_train", {}))
     data = load_training_data(root)
     t0 = time.perf_counter()
-    model = Part321(settings.model).fit(data.template, data.meshes, data.images, workdir=workdir, progress=progress)
+    model = Part321(settings.model, device=settings.device).fit(data.template, data.meshes, data.images,
+                                                                 workdir=workdir, progress=progress)
     seconds = time.perf_counter() - t0
     info = {"train_seconds": seconds, "stages": model.meta["train_seconds"], "num_images": len(data.images)}
     model.meta["bench_train"] = info

@@ -183,6 +183,6 @@ def format_category_table(methods: dict, method: str = "part321", digits: int = 
 
 def with_inference(model: Part321, **changes) -> Part321:
     """The same model with some inference settings changed (shares the trained parts)."""
-    m = Part321(replace(model.config, inference=replace(model.config.inference, **changes)))
+    m = Part321(replace(model.config, inference=replace(model.config.inference, **changes)), device=model.device)
     m.mesh, m.net, m.meta = model.mesh, model.net, model.meta
     return m

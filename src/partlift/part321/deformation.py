@@ -195,16 +195,18 @@ class Deformer:
 
     def predict(self, vertices: np.ndarray, latents: np.ndarray) -> np.ndarray:
         """(V, 3) float32 deformed vertices ``V + phi(V, z)`` for (V, D) or (D,) latents."""
-        v = torch.as_tensor(np.asarray(vertices), dtype=torch.float32)
-        z = torch.as_tensor(np.asarray(latents), dtype=torch.float32)
+        dev = next(self.net.parameters()).device if self.net is not None else torch.device("cpu")
+        v = torch.as_tensor(np.asarray(vertices), dtype=torch.float32, device=dev)
+        z = torch.as_tensor(np.asarray(latents), dtype=torch.float32, device=dev)
         if z.ndim == 1:
             z = z.expand(len(v), -1)
         with torch.no_grad():
-            return (v + self.offsets(v, z)).numpy()
+            return (v + self.offsets(v, z)).cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
     def state(self) -> dict:
-        return {"config": asdict(self.config), "latent_dim": self.latent_dim, "net": self.net.state_dict()}
+        net = {k: v.cpu() for k, v in self.net.state_dict().items()}
+        return {"config": asdict(self.config), "latent_dim": self.latent_dim, "net": net}
 
     @staticmethod
     def from_state(state: dict, source: str | Path = "deformation state") -> Deformer:

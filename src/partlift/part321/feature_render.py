@@ -89,7 +89,7 @@ def render_features(
 ) -> tuple[torch.Tensor, np.ndarray]:
     """Rasterise (no grad) and interpolate (grad) one view. Returns ((C, H, W) map, (H, W) face ids)."""
     frags = rasterize_camera_points(
-        cam_points.detach().double().numpy(), faces.numpy(), intrinsics, width, height, with_bary=False
+        cam_points.detach().double().cpu().numpy(), faces.cpu().numpy(), intrinsics, width, height, with_bary=False
     )
     fid = frags.face_ids[0]
     return interpolate_features(cam_points, faces, features, fid, intrinsics), fid

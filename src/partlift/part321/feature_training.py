@@ -130,8 +130,8 @@ def _prepare(view: TrainingView, stride: int, cfg: FeatureTrainingConfig) -> _Pr
     # a cell is background if no object pixel falls in it (NeMo max-pools the object mask)
     obj_cells = mask[: hw * stride, : ww * stride].reshape(hw, stride, ww, stride).any(axis=(1, 3))
     bg = np.flatnonzero(~obj_cells.reshape(-1))
-    img = torch.from_numpy(np.array(view.image, dtype=np.float32)).permute(2, 0, 1) / 255.0
-    return _Prepared(img, ids, ci * ww + cj, bg, uv, torch.from_numpy(mask.astype(np.float32))[None])
+    img = torch.as_tensor(np.array(view.image, dtype=np.float32)).permute(2, 0, 1) / 255.0
+    return _Prepared(img, ids, ci * ww + cj, bg, uv, torch.as_tensor(mask.astype(np.float32))[None])
 
 
 def _cells(uv: np.ndarray, mask: torch.Tensor, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,7 +141,7 @@ def _cells(uv: np.ndarray, mask: torch.Tensor, stride: int) -> tuple[np.ndarray,
     keep = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
     cj = np.clip(np.floor(uv[:, 0] / stride).astype(np.int64), 0, ww - 1)
     ci = np.clip(np.floor(uv[:, 1] / stride).astype(np.int64), 0, hw - 1)
-    m = mask[0, : hw * stride, : ww * stride].numpy() > 0.5
+    m = mask[0, : hw * stride, : ww * stride].cpu().numpy() > 0.5
     obj = m.reshape(hw, stride, ww, stride).any(axis=(1, 3))
     return keep, ci * ww + cj, np.flatnonzero(~obj.reshape(-1))
 
@@ -173,10 +173,11 @@ def _geometric_augment(batch: list[_Prepared], stride: int, cfg, rng: np.random.
 
 def _augment(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     b = images.shape[0]
-    gain = 1.0 + 0.4 * (torch.rand(b, 3, 1, 1, generator=gen) - 0.5)
-    bias = 0.2 * (torch.rand(b, 1, 1, 1, generator=gen) - 0.5)
-    noise = 0.02 * torch.randn(images.shape, generator=gen)
-    return (images * gain + bias + noise).clamp(0.0, 1.0)
+    # drawn on the CPU from the seeded generator: the same augmentation on every device
+    gain = 1.0 + 0.4 * (torch.rand(b, 3, 1, 1, generator=gen, device="cpu") - 0.5)
+    bias = 0.2 * (torch.rand(b, 1, 1, 1, generator=gen, device="cpu") - 0.5)
+    noise = 0.02 * torch.randn(tuple(images.shape), generator=gen, device="cpu")
+    return (images * gain.to(images.device) + bias.to(images.device) + noise.to(images.device)).clamp(0.0, 1.0)
 
 
 @dataclass
@@ -196,6 +197,7 @@ def train_features(
     checkpoint: str | Path | None = None,
     progress: bool = False,
     stop_after: int | None = None,
+    device: str | torch.device = "cpu",
 ) -> FeatureTrainingState:
     """Train ``net`` (Phi) and the mesh's features Theta and clutter queue in place.
 
@@ -207,19 +209,21 @@ def train_features(
         checkpoint: file written after every epoch and resumed from if it exists.
         progress: show a progress bar.
         stop_after: train at most this many epochs in this call (resume later from ``checkpoint``).
+        device: torch device of the network, the feature bank and the losses.
     """
     if not views:
         raise ValueError("feature training needs at least one training view")
     if net.dim != mesh.feature_dim:
         raise ValueError(f"feature extractor dim {net.dim} != neural mesh feature dim {mesh.feature_dim}")
-    with torch_threads(cfg.threads):
-        return _train(net, mesh, views, cfg, checkpoint, progress, stop_after)
+    dev = torch.device(device)
+    with torch_threads(cfg.threads), torch.device(dev):
+        return _train(net.to(dev), mesh, views, cfg, checkpoint, progress, stop_after)
 
 
 def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTrainingState:
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     stride = net.stride
     prepared = [_prepare(v, stride, cfg) for v in views]
@@ -246,7 +250,8 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
                 sched.load_state_dict(ck["sched"])
                 if ck["bank"].shape != bank.shape or ck["clutter"].shape != clutter.shape:
                     raise ValueError("feature bank shapes differ")
-                bank, clutter, clutter_ptr = ck["bank"], ck["clutter"], int(ck["clutter_ptr"])
+                bank, clutter = ck["bank"].to(bank.device), ck["clutter"].to(bank.device)
+                clutter_ptr = int(ck["clutter_ptr"])
                 gen.set_state(ck["gen"])
                 rng.bit_generator.state = ck["rng"]
                 state.epoch_losses = list(ck["epoch_losses"])
@@ -320,15 +325,15 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
             tmp = Path(str(checkpoint) + ".tmp")
             torch.save({
                 "config": asdict(cfg), "num_views": len(views), "epoch": epoch + 1, "net": net.state_dict(),
-                "opt": opt.state_dict(), "sched": sched.state_dict(), "bank": bank, "clutter": clutter,
+                "opt": opt.state_dict(), "sched": sched.state_dict(), "bank": bank.cpu(), "clutter": clutter.cpu(),
                 "clutter_ptr": clutter_ptr, "gen": gen.get_state(), "rng": rng.bit_generator.state,
                 "epoch_losses": state.epoch_losses,
             }, tmp)
             tmp.replace(checkpoint)
     bar.close()
     net.eval()
-    mesh.features = bank.numpy().astype(np.float32)
-    mesh.clutter = clutter.numpy().astype(np.float32)
+    mesh.features = bank.cpu().numpy().astype(np.float32)
+    mesh.clutter = clutter.cpu().numpy().astype(np.float32)
     mesh.invalidate()
     state.seconds = time.perf_counter() - t0
     state.epochs_done = end_epoch

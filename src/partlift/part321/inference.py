@@ -151,7 +151,7 @@ class InferenceResult:
                 torch.tensor(self.azimuth, dtype=torch.float64),
                 torch.tensor(self.elevation, dtype=torch.float64),
                 torch.tensor(self.theta, dtype=torch.float64),
-            ).numpy()
+            ).cpu().numpy()
 
 
 @contextlib.contextmanager
@@ -201,7 +201,7 @@ def _pose_maps(mesh: DeformableNeuralMesh, cands: np.ndarray, setup: RenderSetup
         return mesh._cache[key]
     for k in [k for k in mesh._cache if k[0] == "pre_render"]:  # keep one pre-rendering per mesh
         del mesh._cache[k]
-    rot = world_to_camera_rotation_t(*torch.as_tensor(cands[:, :3], dtype=torch.float64).unbind(-1)).numpy()
+    rot = world_to_camera_rotation_t(*torch.as_tensor(cands[:, :3], dtype=torch.float64).unbind(-1)).cpu().numpy()
     v = mesh.vertices.astype(np.float64)
     feats = torch.as_tensor(mesh.features)
     maps = []
@@ -225,7 +225,7 @@ def score_initial_poses(
             [recon_loss(maps[i : i + 32].to(feature.dtype), feature, clutter_score, cfg.loss)
              for i in range(0, len(maps), 32)]
         )
-    return cands, losses.numpy()
+    return cands, losses.cpu().numpy()
 
 
 def consistency_pairs(mesh: DeformableNeuralMesh, tau: float, max_pairs: int, seed: int) -> np.ndarray:
@@ -262,14 +262,15 @@ class _Scene:
         self.mesh, self.cfg, self.dtype = mesh, cfg, dtype
         self.v, self.faces, self.feats, self.groups = t["vertices"], t["faces"], t["features"], t["groups"]
         self.num_parts = mesh.num_parts
-        key = ("axes", dtype)
+        dev = torch.get_default_device()
+        key = ("axes", dtype, dev)
         if key not in mesh._cache:
             mesh._cache[key] = torch.as_tensor(part_axes(mesh.vertices, mesh.groups(), mesh.num_parts), dtype=dtype)
         self.axes = mesh._cache[key]
         self.deformer = mesh.deformer
         self.basis = None
         if self.deformer is not None:
-            key = ("basis", dtype)
+            key = ("basis", dtype, dev)
             if key not in mesh._cache:
                 with torch.no_grad():
                     eye = torch.eye(self.deformer.latent_dim, dtype=torch.float32)
@@ -278,9 +279,9 @@ class _Scene:
                     mesh._cache[key] = torch.stack(
                         [self.deformer.net(v32, eye[y].expand(len(v32), -1), enc) for y in range(len(eye))]
                     ).to(dtype)  # (D, K, 3)
-                    mesh._cache[("enc", dtype)] = enc
+                    mesh._cache[("enc", dtype, dev)] = enc
             self.basis = mesh._cache[key]
-            self.enc = mesh._cache[("enc", dtype)]
+            self.enc = mesh._cache[("enc", dtype, dev)]
 
     def object_vertices(self, params: dict) -> torch.Tensor:
         v = self.v
@@ -449,11 +450,11 @@ def _part_stage(mesh, feature, clu, setup, cfg, params, best, losses, seconds) -
     p = {k: v.detach() for k, v in params.items()}
     return InferenceResult(
         azimuth=float(p["azimuth"]), elevation=float(p["elevation"]), theta=float(p["theta"]),
-        distance=float(p["distance"]), vertices=obj.numpy().astype(np.float32),
-        camera_vertices=cam.numpy().astype(np.float32),
-        part_rotvec=p["rotvec"].numpy(), part_translation=p["translation"].numpy(),
-        part_log_scale=p["log_scale"].numpy(),
-        part_latents=p["latents"].numpy() if "latents" in p else np.zeros((num_parts, 0), np.float32),
+        distance=float(p["distance"]), vertices=obj.cpu().numpy().astype(np.float32),
+        camera_vertices=cam.cpu().numpy().astype(np.float32),
+        part_rotvec=p["rotvec"].cpu().numpy(), part_translation=p["translation"].cpu().numpy(),
+        part_log_scale=p["log_scale"].cpu().numpy(),
+        part_latents=p["latents"].cpu().numpy() if "latents" in p else np.zeros((num_parts, 0), np.float32),
         initial_pose=tuple(float(x) for x in best[:3]), losses=losses, seconds=seconds,
     )
 

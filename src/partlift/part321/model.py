@@ -28,6 +28,7 @@ from partlift.errors import PartliftError, ReadError
 from partlift.geometry.boxes import Box3D, oriented_box
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
+from partlift.models.device import resolve_device
 from partlift.models.feature_cnn import FeatureCNN, FeatureCNNConfig
 from partlift.part321.correspondence import (
     CorrespondenceConfig,
@@ -168,7 +169,11 @@ def image_tensor(image: np.ndarray) -> torch.Tensor:
 class Part321:
     """Single-image 3D part recognition with one annotated mesh per category (module docstring)."""
 
-    def __init__(self, config: Part321Config = Part321Config()) -> None:
+    def __init__(self, config: Part321Config = Part321Config(), device: str | torch.device = "cpu") -> None:
+        """``device``: torch device of feature training and render-and-compare inference
+        (:func:`partlift.models.device.resolve_device`); correspondence pretraining, the deformation
+        fit and rasterisation run on the CPU."""
+        self.device = resolve_device(device)
         self.config = config
         self.mesh: DeformableNeuralMesh | None = None
         self.net: torch.nn.Module | None = None
@@ -211,6 +216,11 @@ class Part321:
         seconds: dict[str, float] = {}
         torch.manual_seed(cfg.seed)
         t0 = time.perf_counter()
+        with torch.device("cpu"):  # correspondence and deformation run on the CPU (small networks)
+            return self._fit(template, meshes, images, workdir, progress, seconds, t0)
+
+    def _fit(self, template, meshes, images, workdir, progress, seconds, t0) -> Part321:
+        cfg = self.config
         matches = self.correspondences(template, meshes)
         targets = [m.vertices[idx] for m, idx in zip(meshes, matches, strict=True)]
         seconds["correspondence"] = time.perf_counter() - t0
@@ -240,10 +250,10 @@ class Part321:
         if workdir is not None:
             Path(workdir).mkdir(parents=True, exist_ok=True)
             ckpt = Path(workdir) / "features.ckpt"
-        state = train_features(net, mesh, views, cfg.training, checkpoint=ckpt, progress=progress)
+        state = train_features(net, mesh, views, cfg.training, checkpoint=ckpt, progress=progress, device=self.device)
         seconds["features"] = time.perf_counter() - t0
 
-        self.mesh, self.net = mesh, net.eval()
+        self.mesh, self.net = mesh.to(self.device), net.eval()
         cams = [im.camera for im in images]
         self.meta = {
             "category": template.category,
@@ -271,8 +281,8 @@ class Part321:
     def features(self, image: np.ndarray) -> torch.Tensor:
         """(C, h, w) feature map of an image already at the model's input size."""
         self._check()
-        with torch.no_grad(), torch_threads(self.config.inference.threads):
-            return self.net(image_tensor(image))[0]
+        with torch.no_grad(), torch_threads(self.config.inference.threads), torch.device(self.device):
+            return self.net(image_tensor(image).to(self.device))[0]
 
     def predict(
         self,
@@ -311,7 +321,8 @@ class Part321:
         dist = float(np.linalg.norm(camera.translation)) if use_camera_distance else self.meta["distance"]
         setup = RenderSetup((fcam.fx, fcam.fy, fcam.cx, fcam.cy), fcam.width, fcam.height, dist)
         cfgs = variants if variants is not None else {"result": config or self.config.inference}
-        results = infer_variants(self.mesh, feat, setup, cfgs)
+        with torch.device(self.device):
+            results = infer_variants(self.mesh, feat, setup, cfgs)
         out = {}
         for name, res in results.items():
             t1 = time.perf_counter()
@@ -352,13 +363,14 @@ class Part321:
         write_json_atomic(folder / "meta.json", self.meta)
         self.mesh.save(folder / "neural_mesh.pt")
         tmp = folder / "feature_net.pt.tmp"
-        torch.save({"describe": self.net.describe(), "state": self.net.state_dict()}, tmp)
+        state = {k: v.cpu() for k, v in self.net.state_dict().items()}
+        torch.save({"describe": self.net.describe(), "state": state}, tmp)
         tmp.replace(folder / "feature_net.pt")
         return folder
 
     @staticmethod
-    def load(folder: str | Path) -> Part321:
-        """Read a folder written by :meth:`save`.
+    def load(folder: str | Path, device: str | torch.device = "cpu") -> Part321:
+        """Read a folder written by :meth:`save`, its networks on ``device``.
 
         Raises ReadError naming the file if one is missing, damaged, unsafe to unpickle, from another
         model, or written in an older format (retrain then).
@@ -374,13 +386,13 @@ class Part321:
         if version != MODEL_VERSION:
             raise ReadError(f"{folder} is Part321 model format {version}, this partlift reads format {MODEL_VERSION} "
                             "(older models cannot be loaded safely); retrain it with `partlift train part321`")
-        model = Part321(Part321Config.from_dict(d, where=cfg_file))
+        model = Part321(Part321Config.from_dict(d, where=cfg_file), device=device)
         model.meta = _read_json(folder / "meta.json")
-        model.mesh = DeformableNeuralMesh.load(folder / "neural_mesh.pt")
+        model.mesh = DeformableNeuralMesh.load(folder / "neural_mesh.pt").to(model.device)
         ck = load_torch_checkpoint(folder / "feature_net.pt", what="Part321 feature network", keys=("state",))
         net = build_backbone(model.config)
         load_state_dict_checked(net, ck["state"], folder / "feature_net.pt", what="Part321 feature network")
-        model.net = net.eval()
+        model.net = net.to(model.device).eval()
         return model
 
 

@@ -134,7 +134,7 @@ class DeformableNeuralMesh:
 
     def tensors(self, dtype: torch.dtype = torch.float32) -> dict:
         """Cached torch views: vertices, faces, features, groups."""
-        key = ("tensors", dtype, id(self.features))
+        key = ("tensors", dtype, id(self.features), torch.get_default_device())
         if key not in self._cache:
             self._cache[key] = {
                 "vertices": torch.as_tensor(self.vertices, dtype=dtype),
@@ -143,6 +143,14 @@ class DeformableNeuralMesh:
                 "groups": torch.as_tensor(self.groups(), dtype=torch.long),
             }
         return self._cache[key]
+
+    def to(self, device: torch.device | str) -> DeformableNeuralMesh:
+        """Move the deformation network to ``device`` (the arrays stay NumPy; their cached tensors
+        are made on the default device of the caller's ``torch.device`` context). Returns self."""
+        if self.deformer is not None:
+            self.deformer.net.to(device)
+        self.invalidate()
+        return self
 
     def invalidate(self) -> None:
         """Drop cached tensors and pre-renderings (after the features change)."""
