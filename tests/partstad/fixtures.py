@@ -87,3 +87,31 @@ def project_views(points: np.ndarray, colors: np.ndarray | None, config: ViewCon
                         images[v, rr, cc] = np.round(col[i] * 255)
     dirs = np.stack([c.center / np.linalg.norm(c.center) for c in cams]).astype(np.float32)
     return ShapeViews(images, index, screen, visibility_from_index(index, n), dirs, cams)
+
+
+SIDED_PARTS = ("seat", "back", "leg_left", "leg_right")
+
+
+def toy_sided_chair(n: int = 800, seed: int = 0, name: str = "chair0") -> PartPointCloud:
+    """A chair whose legs are named by side: seat, a backrest at -Z (so the pose is readable),
+    ``leg_left`` (the two legs at +X, the object's left) and ``leg_right`` (at -X). Legs share one
+    colour, so only the object's pose tells the sides apart. Unit sphere."""
+    rng = np.random.default_rng(seed)
+    jitter = rng.uniform(0.9, 1.1, 3)
+    boxes = [((-0.5, 0.0, -0.45), (0.5, 0.1, 0.45), 0), ((-0.5, 0.1, -0.45), (0.5, 0.9, -0.35), 1)]
+    for x in (0.42, -0.42):
+        for z in (0.37, -0.37):
+            boxes.append(((x - 0.06, -0.7, z - 0.06), (x + 0.06, 0.0, z + 0.06), 2 if x > 0 else 3))
+    per = [n // 3, n // 4] + [(n - n // 3 - n // 4) // 4] * 4
+    per[-1] += n - sum(per)
+    pts, lab, ins = [], [], []
+    for i, ((lo, hi, label), m) in enumerate(zip(boxes, per, strict=True)):
+        pts.append(_box_surface(rng, m, np.array(lo) * jitter, np.array(hi) * jitter))
+        lab.append(np.full(m, label, np.int64))
+        ins.append(np.full(m, i, np.int64))
+    p = np.concatenate(pts)
+    p = (p - p.mean(0)) / np.linalg.norm(p - p.mean(0), axis=1).max()
+    lab = np.concatenate(lab)
+    col = np.where(lab[:, None] >= 2, [[0.3, 0.3, 0.35]], [[0.8, 0.5, 0.2]]).astype(np.float32)
+    return PartPointCloud(p, colors=col, labels=lab, instances=np.concatenate(ins), part_names=SIDED_PARTS,
+                          category="SidedChair", name=name)

@@ -80,7 +80,10 @@ class VotingConfig:
     whole_object_ratio: float = bounded(0.98, ge=0, le=1)
     """Proposals containing at least this fraction of all projected points are dropped (whole object)."""
     small_parts: tuple[str, ...] = SMALL_PARTS
-    """Small-part priority list (reverse label order scan)."""
+    """PartSLIP's small-part priority list (reverse label order scan), applied to PartNetE part names."""
+    small_part_share: float = bounded(0.05, gt=0, le=1)
+    """Any other part name (a user's taxonomy, ``wheel_front_left``) counts as small when its median
+    share of the labelled points of the few-shot shapes that contain it is below this."""
     adjacency_threshold: float = bounded(0.02, ge=0)
     """Superpoints are adjacent if their 3D boxes overlap or are closer than this along every axis."""
     ratio_distance: float = bounded(0.2, ge=0)

@@ -32,6 +32,7 @@ import torch
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
+from partlift.metrics.partnete_meta import PARTNETE_PARTS
 from partlift.metrics.segmentation import semantic_miou
 from partlift.models.device import resolve_device
 from partlift.partstad.config import (
@@ -43,7 +44,13 @@ from partlift.partstad.losses import ce_loss, mriou_loss, superpoint_soft_labels
 from partlift.partstad.pipeline import LiftInputs, PreparedShape, Preprocessor, ShapeCache
 from partlift.partstad.proposals import build_proposer, proposer_from_state
 from partlift.partstad.threads import torch_threads
-from partlift.partstad.voting import Instances, decide_labels, merge_instances, small_part_mask
+from partlift.partstad.voting import (
+    Instances,
+    decide_labels,
+    merge_instances,
+    small_part_mask,
+    small_parts_from_shapes,
+)
 from partlift.partstad.weight_net import WeightNet, proposal_geometry
 
 MODEL_FORMAT = "partlift-partstad"
@@ -80,6 +87,10 @@ class _TrainShape:
     valid: torch.Tensor
 
 
+PARTNETE_PART_NAMES = frozenset(n for names in PARTNETE_PARTS.values() for n in names)
+"""The PartNetE part vocabulary: these names keep PartSLIP's small-part list."""
+
+
 class PartSTAD:
     """Few-shot part segmentation of point clouds by weighted lifting of 2D proposals.
 
@@ -103,6 +114,7 @@ class PartSTAD:
         self.cache_dir = cache_dir
         self.category = category
         self.part_names: tuple[str, ...] = tuple(part_names)
+        self.small_parts: tuple[str, ...] | None = None  # set by fit from the few-shot shapes
         self.net: WeightNet | None = None
         self.null = torch.nn.Parameter(torch.tensor(float(self.config.train.null_init), device=self.device))
         self.history: list[dict] = []
@@ -193,6 +205,10 @@ class PartSTAD:
             val_ps = [self.prepare(s) for s in val]
         else:
             train_ps, val_ps = prepared
+        vc = self.config.voting
+        self.small_parts = small_parts_from_shapes(
+            self.part_names, [ps.labels for ps in train_ps if ps.labels is not None], vc.small_parts,
+            vc.small_part_share, PARTNETE_PART_NAMES)
         log(f"preprocessed {len(train_ps)} + {len(val_ps)} shapes in {time.perf_counter() - t0:.1f} s")
         if self.config.weights == "none":
             self.history, self.best_epoch = [], 0
@@ -313,7 +329,8 @@ class PartSTAD:
     # ------------------------------------------------------------------------------ predict
     def _sp_labels(self, ts: _TrainShape) -> tuple[np.ndarray, np.ndarray]:
         """Superpoint labels and their confidence."""
-        small = small_part_mask(self.part_names, self.config.voting.small_parts)
+        listed = self.small_parts if self.small_parts is not None else self.config.voting.small_parts
+        small = small_part_mask(self.part_names, listed)
         if self._partslip_mode():
             from partlift.partstad.lifting import superpoint_scores
 
@@ -386,7 +403,8 @@ class PartSTAD:
         (path / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2))
         meta = {
             "format": MODEL_FORMAT, "version": MODEL_VERSION, "category": self.category,
-            "part_names": list(self.part_names), "best_epoch": self.best_epoch, "null_score": float(self.null.detach()),
+            "part_names": list(self.part_names), "small_parts": None if self.small_parts is None else
+            list(self.small_parts), "best_epoch": self.best_epoch, "null_score": float(self.null.detach()),
             "history": self.history,
         }
         (path / "model.json").write_text(json.dumps(meta, indent=2, allow_nan=True))
@@ -416,6 +434,8 @@ class PartSTAD:
                      device=device)
         m.category, m.part_names = str(meta["category"]), tuple(meta["part_names"])
         m.history, m.best_epoch = meta.get("history", []), meta.get("best_epoch", -1)
+        small = meta.get("small_parts")  # absent in models saved before it was derived from data
+        m.small_parts = None if small is None else tuple(str(n) for n in small)
         wfile = path / "weights.pt"
         st = load_torch_checkpoint(wfile, what="PartSTAD weights", keys=("null", "net", "feature_dim"))
         if not isinstance(st["null"], torch.Tensor) or st["null"].numel() != 1:

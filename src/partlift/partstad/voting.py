@@ -14,7 +14,7 @@ size-weighted mean of its superpoints' score (PartSLIP) or probability (PartSTAD
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +24,29 @@ from scipy.sparse.csgraph import connected_components
 from partlift.partstad.config import VotingConfig
 from partlift.partstad.proposals.base import Proposals
 from partlift.partstad.views import ShapeViews
+
+
+def small_parts_from_shapes(part_names: Sequence[str], labels: Sequence[np.ndarray], listed: Sequence[str],
+                            share: float, known_names: Collection[str]) -> tuple[str, ...]:
+    """The parts that get small-part priority (docs/PARTSTAD.md, "Small parts").
+
+    A name of the PartNetE vocabulary (``known_names``) is small when it is on PartSLIP's ``listed``
+    names, as in PartSLIP. Any other name is small when its median share of the labelled points
+    (``labels``: (N_s,) int arrays of the few-shot shapes, -1 = unlabelled) over the shapes that
+    contain it is below ``share``.
+    """
+    out = []
+    listed_set, known = set(listed), set(known_names)
+    for k, name in enumerate(part_names):
+        if name in known:
+            if name in listed_set:
+                out.append(name)
+            continue
+        shares = [float((lab == k).sum()) / max(int((lab >= 0).sum()), 1) for lab in map(np.asarray, labels)
+                  if (lab == k).any()]
+        if shares and float(np.median(shares)) < share:
+            out.append(name)
+    return tuple(out)
 
 
 def small_part_mask(part_names: Sequence[str], small_parts: Sequence[str]) -> np.ndarray:

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from partlift.geometry.normalize import unit_sphere_normalization
+from partlift.geometry.part_names import mirror_label_map
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
 from partlift.models.device import resolve_device
@@ -288,8 +289,15 @@ class LearnedProposer:
         cls = torch.from_numpy(pool[2][idx].astype(np.int64))
         bnd = torch.from_numpy(pool[3][idx]).float()
         rgb, flip = augment_batch(rgb, geo, rng)
+        perm = mirror_label_map(self.part_names)
+        if perm is None:  # a left/right name without its counterpart: a mirrored label would be wrong
+            flip = torch.zeros_like(flip)
         geo = _flip(geo, flip)
         geo[:, 0] = torch.where(flip[:, None, None], -geo[:, 0], geo[:, 0])  # mirrored normals
+        if perm is not None and (perm != np.arange(len(perm))).any():
+            # a mirrored object shows its left parts on the right: swap left/right labels too
+            lut = torch.from_numpy(np.concatenate([[0, 1], perm + 2]))  # classes: 0 background, 1 unlabelled
+            cls = torch.where(flip[:, None, None], lut[cls], cls)
         return torch.cat([_flip(rgb, flip), geo], dim=1), _flip(cls, flip), _flip(bnd, flip)
 
     # ------------------------------------------------------------------------------ inference
