@@ -54,3 +54,30 @@ def test_render_writes_documented_files(labelled_mesh, tmp_path):
 def test_render_rejects_bad_views(labelled_mesh, tmp_path):
     res = CliRunner().invoke(cli, ["render", str(labelled_mesh), "--out", str(tmp_path), "--views", "orbit:0"])
     assert res.exit_code == 2 and "positive view count" in res.output
+
+
+def test_shaded_view_of_an_uncoloured_mesh_is_grey_not_part_coloured(labelled_mesh, tmp_path):
+    from partlift.render.shading import part_palette
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["render", str(labelled_mesh), "--out", str(out), "--size", "48",
+                                   "--views", "10,0", "--normalize", "none"])
+    assert res.exit_code == 0, res.output
+    shaded = np.asarray(Image.open(out / "view_000.png")).astype(int)
+    parts = np.asarray(Image.open(out / "view_000_parts.png")).astype(int)
+    fg = np.load(out / "view_000_face_ids.npy") >= 0
+    spread = shaded[fg].max(1) - shaded[fg].min(1)  # grey: the three channels agree
+    assert spread.max() <= 2
+    pal = part_palette(2).astype(int)
+    assert any((np.abs(parts[fg] - c).sum(1) < 40).mean() > 0.05 for c in pal)
+
+
+def test_a_second_render_with_fewer_views_removes_the_stale_ones(labelled_mesh, tmp_path):
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["render", str(labelled_mesh), "--out", str(out), "--size", "16", "--views",
+                               "orbit:3"]).exit_code == 0
+    assert (out / "view_002.png").exists()
+    res = runner.invoke(cli, ["render", str(labelled_mesh), "--out", str(out), "--size", "16", "--views", "orbit:1"])
+    assert res.exit_code == 0 and "removed" in res.output
+    assert sorted(p.name for p in out.glob("view_*.png")) == ["view_000.png", "view_000_parts.png"]

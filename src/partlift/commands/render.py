@@ -124,7 +124,9 @@ def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fo
     written: list[Path] = []
     has_labels = bool((part_mesh.labels >= 0).any())
     for k, cam in enumerate(tqdm(cameras, desc="render", unit="view", disable=len(cameras) < 4)):
-        shaded = render_mesh(part_mesh, cam, color_by="auto", cull_backfaces=cull_backfaces)
+        # the shaded view shows the surface: its own colours, or plain grey - never the part colours
+        shaded = render_mesh(part_mesh, cam, color_by="vertex" if part_mesh.colors is not None else "uniform",
+                             cull_backfaces=cull_backfaces)
         parts = render_mesh(part_mesh, cam, color_by="parts" if has_labels else "uniform",
                             cull_backfaces=cull_backfaces)
         stem = out_dir / f"view_{k:03d}"
