@@ -18,11 +18,16 @@ import numbers
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 from partlift.errors import ConfigError
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 RANGE = "range"  # dataclasses.field metadata key of a numeric field's Range
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -58,26 +63,26 @@ def bounded(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: 
     return dataclasses.field(default=default, metadata={RANGE: Range(ge, gt, le, lt)})
 
 
-def field_range(cls, name: str) -> Range | None:
+def field_range(cls: type[Any], name: str) -> Range | None:
     """The :func:`bounded` range of field ``name`` of config class ``cls`` (None if unbounded)."""
     return {f.name: f for f in dataclasses.fields(cls)}[name].metadata.get(RANGE)
 
 
 @functools.cache
-def _hints(cls) -> dict[str, Any]:
+def _hints(cls: type[Any]) -> dict[str, Any]:
     # Resolves string annotations (``from __future__ import annotations``) once per class.
     return typing.get_type_hints(cls)
 
 
-def _suffix(where) -> str:
+def _suffix(where: object) -> str:
     return f" (in {where})" if where is not None else ""
 
 
-def _is_union(hint) -> bool:
+def _is_union(hint: Any) -> bool:
     return typing.get_origin(hint) in (Union, types.UnionType)
 
 
-def _show(hint) -> str:
+def _show(hint: Any) -> str:
     """A type hint in a message: ``an integer``, ``a number``, ``a list``, ..."""
     if _is_union(hint):
         return " or ".join(_show(a) for a in typing.get_args(hint))
@@ -86,12 +91,12 @@ def _show(hint) -> str:
              dict: "an object", type(None): "null"}
     if origin in names:
         return names[origin]
-    if dataclasses.is_dataclass(origin):
+    if isinstance(origin, type) and dataclasses.is_dataclass(origin):
         return f"an object ({origin.__name__})"
     return getattr(origin, "__name__", str(origin))
 
 
-def _problem(value, hint) -> str | None:
+def _problem(value: Any, hint: Any) -> str | None:
     """What is wrong with ``value`` as a ``hint`` (None = fine); nested dataclasses are not entered."""
     if hint is Any:
         return None
@@ -130,7 +135,7 @@ def _problem(value, hint) -> str | None:
     return None
 
 
-def _check(value, hint, rng: Range | None, path: str, where) -> None:
+def _check(value: Any, hint: Any, rng: Range | None, path: str, where: object) -> None:
     """Check ``value`` against ``hint`` and ``rng``, entering tuples and nested dataclasses."""
     problem = _problem(value, hint)
     if problem is not None:
@@ -150,17 +155,17 @@ def _check(value, hint, rng: Range | None, path: str, where) -> None:
         for i, (item, item_hint) in enumerate(zip(value, args, strict=False)):
             _check(item, item_hint, rng, f"{path}[{i}]", where)
     elif rng is not None and isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if not rng.contains(value):
+        if not rng.contains(typing.cast(float, value)):  # any Real compares like a float
             raise ConfigError(f"{path} must be {rng}, got {value!r}{_suffix(where)}")
 
 
-def _check_fields(obj, path: str, where) -> None:
-    hints = _hints(type(obj))
+def _check_fields(obj: Any, path: str, where: object) -> None:
+    hints = _hints(type(obj))  # type: ignore[arg-type]  # mypy: a type[object] is not Hashable
     for f in dataclasses.fields(obj):
         _check(getattr(obj, f.name), hints[f.name], f.metadata.get(RANGE), f"{path}.{f.name}", where)
 
 
-def validate_config(obj, where=None) -> None:
+def validate_config(obj: Any, where: object = None) -> None:
     """Check every field of the config dataclass ``obj`` (nested configs too) against its type and range.
 
     ``where`` (a file name) is appended to the message. Raises :class:`ConfigError`.
@@ -171,7 +176,7 @@ def validate_config(obj, where=None) -> None:
 # ---------------------------------------------------------------------------------------- JSON
 
 
-def _convert(value, hint, path: str, where):
+def _convert(value: Any, hint: Any, path: str, where: object) -> Any:
     """JSON data -> the Python shape of ``hint``: dicts -> configs, lists -> tuples, ints -> floats."""
     if _is_union(hint):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -179,7 +184,7 @@ def _convert(value, hint, path: str, where):
             return None
         return _convert(value, options[0], path, where) if len(options) == 1 else value
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(f"{path} must be an object, got {value!r}{_suffix(where)}")
         return _build(hint, value, path, where)
@@ -195,7 +200,7 @@ def _convert(value, hint, path: str, where):
     return value
 
 
-def _build(cls, data: dict, path: str, where):
+def _build(cls: type[T], data: dict[str, Any], path: str, where: object) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -215,7 +220,7 @@ def _build(cls, data: dict, path: str, where):
     return cls(**kwargs)
 
 
-def config_from_dict(cls, data, where=None):
+def config_from_dict(cls: type[T], data: object, where: object = None) -> T:
     """Rebuild the config dataclass ``cls`` from JSON data (e.g. ``to_jsonable`` output).
 
     Missing fields take their defaults; unknown keys and wrong values raise :class:`ConfigError`
@@ -229,7 +234,7 @@ def config_from_dict(cls, data, where=None):
 # ---------------------------------------------------------------------------------- overrides
 
 
-def _accepts_str(hint) -> bool:
+def _accepts_str(hint: Any) -> bool:
     if _is_union(hint):
         return any(_accepts_str(a) for a in typing.get_args(hint))
     if typing.get_origin(hint) is Literal:
@@ -237,7 +242,7 @@ def _accepts_str(hint) -> bool:
     return hint is str
 
 
-def parse_value(text: str, hint):
+def parse_value(text: str, hint: Any) -> Any:
     """A command-line string as a value for a field of type ``hint``.
 
     Strings stay as typed (``--set category=car``); everything else is read as JSON (numbers,
@@ -254,12 +259,12 @@ def parse_value(text: str, hint):
         return text
 
 
-def config_with(config, overrides: dict[str, str], option: str = "--set"):
+def config_with(config: T, overrides: dict[str, str], option: str = "--set") -> T:
     """``config`` with dotted fields (``pose.theta_std_deg``) set from strings parsed by :func:`parse_value`.
 
     A bad key or value raises :class:`ConfigError` naming the field and ``option key=text``.
     """
-    cls = type(config)
+    cls: type[Any] = type(config)
     data = dataclasses.asdict(config)
     for key, text in overrides.items():
         where = f"{option} {key}={text}"
@@ -269,10 +274,10 @@ def config_with(config, overrides: dict[str, str], option: str = "--set"):
             names = [f.name for f in dataclasses.fields(node_cls)]
             if name not in names:
                 raise ConfigError(f"{path}: unknown field {name!r}; allowed: {', '.join(names)}{_suffix(where)}")
-            hint = _hints(node_cls)[name]
+            hint = _hints(node_cls)[name]  # type: ignore[arg-type]  # mypy: a type[Any] is not Hashable
             if depth == len(parts) - 1:
                 break
-            if not dataclasses.is_dataclass(hint):
+            if not (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
                 raise ConfigError(f"{path}.{name} has no fields{_suffix(where)}")
             node, node_cls, path = node[name], hint, f"{path}.{name}"
         node[parts[-1]] = parse_value(text, hint)

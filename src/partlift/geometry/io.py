@@ -11,13 +11,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from partlift.errors import InvalidGeometryError, LabelMismatchError, ReadError
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.safe_load import load_npy
+
+if TYPE_CHECKING:
+    import trimesh
 
 MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".stl", ".off")
 SIDECAR_FORMAT = "partlift-labels"
@@ -69,7 +74,7 @@ def _check_obj_indices(path: Path) -> None:
         raise ReadError(f"cannot read mesh {path}: {exc.strerror or exc}") from None
 
 
-def _load_trimesh(path: Path):
+def _load_trimesh(path: Path) -> trimesh.Trimesh:
     import trimesh
 
     if path.suffix.lower() == ".obj":
@@ -91,10 +96,13 @@ def _load_trimesh(path: Path):
     return loaded
 
 
-def _vertex_colors(tm) -> np.ndarray | None:
+def _vertex_colors(tm: trimesh.Trimesh) -> np.ndarray | None:
+    import trimesh
+
     try:
-        if tm.visual.kind == "vertex":
-            c = np.asarray(tm.visual.vertex_colors, dtype=np.float32)[:, :3] / 255.0
+        visual = tm.visual
+        if isinstance(visual, trimesh.visual.ColorVisuals) and visual.kind == "vertex":
+            c = np.asarray(visual.vertex_colors, dtype=np.float32)[:, :3] / 255.0
             return c if len(c) == len(tm.vertices) else None
     except Exception:  # visuals of foreign files are best effort
         return None
@@ -141,7 +149,7 @@ def load_part_mesh(path: str | os.PathLike, labels_path: str | os.PathLike | Non
         raise InvalidGeometryError(f"{p}: {exc}") from None
 
 
-def _read_sidecar(path: Path) -> dict:
+def _read_sidecar(path: Path) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -164,7 +172,7 @@ def _read_sidecar(path: Path) -> dict:
     return meta
 
 
-def _integer_labels(values, what: str, num_parts: int | None = None) -> np.ndarray:
+def _integer_labels(values: ArrayLike, what: str, num_parts: int | None = None) -> np.ndarray:
     """(N,) int64 labels from a JSON list or array; fractional, non-numeric or (with ``num_parts``)
     out-of-range entries (not in -1 .. num_parts - 1) are refused with ``what`` in the message."""
     try:
@@ -185,7 +193,8 @@ def _integer_labels(values, what: str, num_parts: int | None = None) -> np.ndarr
     return a
 
 
-def _labels_for(meta: dict, num_vertices: int, faces: np.ndarray, sc: Path, mesh_path: Path):
+def _labels_for(meta: dict[str, Any], num_vertices: int, faces: np.ndarray, sc: Path,
+                mesh_path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     labels = np.asarray(meta["labels"], dtype=np.int64)
     instances = None if meta.get("instances") is None else np.asarray(meta["instances"], dtype=np.int64)
     if len(labels) == num_vertices:
@@ -221,10 +230,12 @@ def save_part_mesh(mesh: PartMesh, path: str | os.PathLike) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     colors = None if mesh.colors is None else np.clip(np.round(mesh.colors * 255), 0, 255).astype(np.uint8)
     tm = trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_colors=colors, process=False)
-    kwargs = {"include_normals": False} if p.suffix.lower() == ".obj" else {}
+    kwargs: dict[str, Any] = {"include_normals": False} if p.suffix.lower() == ".obj" else {}
     data = tm.export(file_type=p.suffix.lower().lstrip("."), **kwargs)
+    assert not isinstance(data, dict)  # only scene formats export a dict of files
     atomic_write_bytes(p, data if isinstance(data, bytes) else data.encode())
     face_ins = mesh.face_instances()
+    assert mesh.labels is not None  # set by PartMesh.__post_init__
     meta = {
         "format": SIDECAR_FORMAT,
         "version": SIDECAR_VERSION,
@@ -307,6 +318,7 @@ def save_partnete_shape(cloud: PartPointCloud, folder: str | os.PathLike) -> Non
     ).astype(np.uint8)
     data = trimesh.PointCloud(cloud.points, colors=rgba).export(file_type="ply")
     atomic_write_bytes(folder / "pc.ply", data)
+    assert cloud.labels is not None and cloud.instances is not None  # set by PartPointCloud.__post_init__
     save_partnete_labels(folder / "label.npy", cloud.labels, cloud.instances)
 
 
@@ -314,11 +326,13 @@ def save_partnete_labels(path: str | os.PathLike, semantic: np.ndarray, instance
     """Write a PartNetE ``label.npy`` dict (``semantic_seg``, ``instance_seg``, int32) atomically."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npy")
-    np.save(tmp, {"semantic_seg": np.asarray(semantic, np.int32), "instance_seg": np.asarray(instance, np.int32)})
+    np.save(tmp, {"semantic_seg": np.asarray(semantic, np.int32), "instance_seg": np.asarray(instance, np.int32)})  # type: ignore[arg-type]  # a dict is pickled
     os.replace(tmp, path)
 
 
-def load_points_or_mesh(path: str | os.PathLike, num_points: int, seed: int = 0):
+def load_points_or_mesh(
+    path: str | os.PathLike, num_points: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray | None, str]:
     """A point cloud (.ply) as it is, or a mesh sampled to ``num_points`` surface points (seeded).
 
     Returns (points (N, 3) float64, colours (N, 3) float32 in [0, 1] or None, a short description of

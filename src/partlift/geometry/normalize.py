@@ -11,10 +11,18 @@ Both return the transform so results can be mapped back: ``normalised = (x - off
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar, Union, cast
 
 import numpy as np
 
 from partlift.errors import InvalidGeometryError
+
+if TYPE_CHECKING:
+    from partlift.geometry.partmesh import PartMesh
+    from partlift.geometry.pointcloud import PartPointCloud
+
+Shape = Union["PartMesh", "PartPointCloud", np.ndarray]
+ShapeT = TypeVar("ShapeT", bound=Shape)
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,13 @@ def unit_box_normalization(points: np.ndarray) -> Normalization:
     return Normalization(offset=(lo + hi) / 2.0, scale=float(1.0 / extent))
 
 
-def _apply(obj, norm: Normalization):
+def _points(obj: Shape) -> np.ndarray:
+    if hasattr(obj, "vertices"):
+        return obj.vertices
+    return np.asarray(getattr(obj, "points", obj))
+
+
+def _apply(obj: Shape, norm: Normalization) -> Shape:
     from partlift.geometry.partmesh import PartMesh
     from partlift.geometry.pointcloud import PartPointCloud
 
@@ -85,15 +99,13 @@ def _apply(obj, norm: Normalization):
     return norm.apply(obj)
 
 
-def normalize_unit_sphere(obj):
+def normalize_unit_sphere(obj: ShapeT) -> tuple[ShapeT, Normalization]:
     """Return ``(normalised, Normalization)`` for a PartMesh, PartPointCloud or (N, 3) array."""
-    pts = obj.vertices if hasattr(obj, "vertices") else getattr(obj, "points", obj)
-    norm = unit_sphere_normalization(pts)
-    return _apply(obj, norm), norm
+    norm = unit_sphere_normalization(_points(obj))
+    return cast(ShapeT, _apply(obj, norm)), norm  # _apply returns the kind it is given
 
 
-def normalize_unit_box(obj):
+def normalize_unit_box(obj: ShapeT) -> tuple[ShapeT, Normalization]:
     """Return ``(normalised, Normalization)`` for a PartMesh, PartPointCloud or (N, 3) array."""
-    pts = obj.vertices if hasattr(obj, "vertices") else getattr(obj, "points", obj)
-    norm = unit_box_normalization(pts)
-    return _apply(obj, norm), norm
+    norm = unit_box_normalization(_points(obj))
+    return cast(ShapeT, _apply(obj, norm)), norm  # _apply returns the kind it is given

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from partlift.errors import InvalidGeometryError, LabelMismatchError
 
 UNLABELLED = -1
 
 
-def _first_bad_rows(mask: np.ndarray, limit: int = 5) -> str:
+def _first_bad_rows(mask: ArrayLike, limit: int = 5) -> str:
     rows = np.flatnonzero(mask)
     shown = ", ".join(str(int(r)) for r in rows[:limit])
     more = f" (and {len(rows) - limit} more)" if len(rows) > limit else ""
@@ -46,7 +48,7 @@ class PartMesh:
     colors: np.ndarray | None = None
     instances: np.ndarray | None = None
     name: str = ""
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         who = f"mesh {self.name!r}" if self.name else "mesh"
@@ -121,6 +123,7 @@ class PartMesh:
 
     def face_labels(self) -> np.ndarray:
         """(F,) int64 label per face: the majority label of its three vertices (ties -> first vertex)."""
+        assert self.labels is not None  # set by __post_init__
         lab = self.labels[self.faces]
         a, b, c = lab[:, 0], lab[:, 1], lab[:, 2]
         return np.where((b == c) & (a != b), b, a)
@@ -162,11 +165,13 @@ class PartMesh:
     def part_mask(self, part: int | str) -> np.ndarray:
         """(V,) bool mask of the vertices of one part, by index or name."""
         idx = self.part_names.index(part) if isinstance(part, str) else int(part)
+        assert self.labels is not None  # set by __post_init__
         return self.labels == idx
 
-    def copy(self, **changes) -> PartMesh:
+    def copy(self, **changes: Any) -> PartMesh:
         """A deep copy, optionally with some fields replaced (re-validated)."""
-        fields = {
+        assert self.labels is not None  # set by __post_init__
+        fields: dict[str, Any] = {
             "vertices": self.vertices.copy(),
             "faces": self.faces.copy(),
             "labels": self.labels.copy(),
@@ -193,6 +198,7 @@ class PartMesh:
         """The mesh restricted to the selected faces, with unused vertices dropped."""
         faces = self.faces[np.asarray(face_mask, dtype=bool)]
         used, inverse = np.unique(faces, return_inverse=True)
+        assert self.labels is not None  # set by __post_init__
         return self.copy(
             vertices=self.vertices[used],
             faces=inverse.reshape(-1, 3).astype(np.int64),

@@ -71,6 +71,7 @@ class PartPointCloud:
                     f"{who}: {attr} has {a.shape[0] if a.ndim else 0} entries but there are {n} points"
                 )
             setattr(self, attr, np.ascontiguousarray(a, dtype=np.int64))
+        assert self.labels is not None and self.instances is not None
         if self.part_names and self.labels.max(initial=-1) >= len(self.part_names):
             raise LabelMismatchError(
                 f"{who}: label {int(self.labels.max())} has no part name ({list(self.part_names)})"
@@ -82,9 +83,10 @@ class PartPointCloud:
     def subset(self, index: np.ndarray) -> PartPointCloud:
         """The cloud restricted to ``index`` (bool mask or integer indices)."""
 
-        def pick(a):
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[index]
 
+        assert self.labels is not None and self.instances is not None  # set by __post_init__
         return PartPointCloud(
             points=self.points[index],
             normals=pick(self.normals),

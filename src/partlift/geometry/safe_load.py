@@ -19,11 +19,14 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from partlift.errors import ReadError
+
+if TYPE_CHECKING:
+    import torch
 
 RETRAIN = "retrain or copy the model again"
 # Nested dicts / lists deeper than this are refused (real files are 2-3 levels deep; this also
@@ -109,7 +112,7 @@ def load_torch_checkpoint(
 
 
 def load_state_dict_checked(
-    module, state: Any, path: str | os.PathLike, *, what: str = "network", hint: str = RETRAIN
+    module: torch.nn.Module, state: Any, path: str | os.PathLike, *, what: str = "network", hint: str = RETRAIN
 ) -> None:
     """``module.load_state_dict(state)``, refusing weights of another architecture in one line.
 
@@ -153,7 +156,7 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
     try:
         from numpy._core import multiarray  # numpy >= 2 (and a stub in 1.26)
     except ImportError:  # pragma: no cover - numpy < 1.26
-        from numpy.core import multiarray
+        from numpy.core import multiarray  # type: ignore[no-redef]  # the same module under its old name
     allowed: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
         allowed[(module, "_reconstruct")] = multiarray._reconstruct
@@ -222,7 +225,7 @@ def _check_plain(value: Any, where: str, depth: int = 0) -> None:
     raise _BadValue(f"entry {where} is a {type(value).__name__}")
 
 
-def _read_header(fp, p: Path) -> np.dtype:
+def _read_header(fp: IO[bytes], p: Path) -> np.dtype:
     """The array dtype from a ``.npy`` header; ``fp`` is left at the start of the data."""
     fmt = np.lib.format
     try:

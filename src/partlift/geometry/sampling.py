@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -35,6 +37,22 @@ def sample_surface_barycentric(
     return face_index.astype(np.int64), bary
 
 
+@overload
+def sample_surface(mesh: PartMesh, n: int, seed: int = ..., return_index: Literal[False] = ...) -> PartPointCloud: ...
+
+
+@overload
+def sample_surface(
+    mesh: PartMesh, n: int, seed: int = ..., *, return_index: Literal[True]
+) -> tuple[PartPointCloud, np.ndarray, np.ndarray]: ...
+
+
+@overload
+def sample_surface(
+    mesh: PartMesh, n: int, seed: int = ..., return_index: bool = ...
+) -> PartPointCloud | tuple[PartPointCloud, np.ndarray, np.ndarray]: ...
+
+
 def sample_surface(
     mesh: PartMesh, n: int, seed: int = 0, return_index: bool = False
 ) -> PartPointCloud | tuple[PartPointCloud, np.ndarray, np.ndarray]:
@@ -57,6 +75,7 @@ def sample_surface(
     colors = None
     if mesh.colors is not None:
         colors = np.einsum("nk,nkd->nd", bary, mesh.colors[tri].astype(np.float64))
+    assert mesh.labels is not None  # set by PartMesh.__post_init__
     pc = PartPointCloud(
         points=pts.astype(np.float32),
         normals=mesh.face_normals()[face_index],
@@ -100,6 +119,7 @@ def transfer_labels_to_points(
     else:
         raise ValueError(f"unknown method {method!r}; use 'surface' or 'vertex'")
     ins = None if mesh.instances is None else mesh.instances[idx]
+    assert mesh.labels is not None  # set by PartMesh.__post_init__
     return mesh.labels[idx], ins
 
 
@@ -124,4 +144,5 @@ def transfer_labels_to_mesh(
         np.add.at(counts, (np.repeat(np.arange(len(v)), k), shifted.ravel()), 1)
         return counts.argmax(axis=1) + cand.min()
 
+    assert cloud.labels is not None and cloud.instances is not None  # set by PartPointCloud.__post_init__
     return vote(cloud.labels), vote(cloud.instances)

@@ -19,6 +19,7 @@ position of PartSLIP's ``look_at_view_transform(d, e, a)`` with up +Y.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 # partlift world (Y up, front +Z) -> PASCAL3D+ world (Z up, front -Y): (x, y, z) -> (x, -z, y).
 PASCAL_FROM_WORLD = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -81,7 +82,7 @@ def wrap_angle(angle: float) -> float:
 
 
 def look_at_rotation(
-    eye: np.ndarray, target: np.ndarray = (0.0, 0.0, 0.0), up: np.ndarray = (0.0, 1.0, 0.0)
+    eye: ArrayLike, target: ArrayLike = (0.0, 0.0, 0.0), up: ArrayLike = (0.0, 1.0, 0.0)
 ) -> np.ndarray:
     """(3, 3) world -> OpenCV camera rotation of a camera at ``eye`` looking at ``target``.
 

@@ -14,13 +14,16 @@ Default (:class:`ChamferOptions`): squared distances, mean per direction, the tw
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from partlift.errors import InvalidGeometryError
 from partlift.validation import bounded, validate_config
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ def chamfer_distance(a: np.ndarray, b: np.ndarray, options: ChamferOptions = Cha
     return options.scale * total
 
 
-def chamfer_distance_torch(a, b, squared: bool = True, reduction: str = "sum"):
+def chamfer_distance_torch(a: torch.Tensor, b: torch.Tensor, squared: bool = True,
+                           reduction: str = "sum") -> torch.Tensor:
     """Differentiable Chamfer distance (a training loss too; no ``scale``): ``a`` (B, N, 3) or (N, 3),
     ``b`` (B, M, 3) or (M, 3) torch tensors; returns a (B,) tensor or a scalar. Same conventions as
     :func:`chamfer_distance`; memory O(B N M) (dense distance matrix)."""

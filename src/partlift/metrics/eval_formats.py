@@ -22,6 +22,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -156,7 +157,7 @@ def save_partnete_prediction(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "label.npy"
     tmp = folder / f".label.tmp{os.getpid()}.npy"
-    np.save(tmp, d, allow_pickle=True)
+    np.save(tmp, d, allow_pickle=True)  # type: ignore[arg-type]  # a dict is pickled
     os.replace(tmp, path)
     return path
 
@@ -189,7 +190,7 @@ class Part321Record:
     part_names: tuple[str, ...] | None = None
 
 
-def _load_points(value, base: Path, where: str) -> np.ndarray:
+def _load_points(value: Any, base: Path, where: str) -> np.ndarray:
     if isinstance(value, str):
         f = base / value
         if not f.is_file():
@@ -200,7 +201,7 @@ def _load_points(value, base: Path, where: str) -> np.ndarray:
             else:
                 import trimesh
 
-                pts = np.asarray(trimesh.load(f, process=False).vertices)
+                pts = np.asarray(trimesh.load(f, process=False).vertices)  # type: ignore[attr-defined]  # a Scene raises
         except Exception as exc:
             raise ReadError(f"{where}: cannot read points file {f}: {type(exc).__name__}: {exc}") from exc
     else:
@@ -215,7 +216,7 @@ def _load_points(value, base: Path, where: str) -> np.ndarray:
     return pts
 
 
-def _load_mask(value, base: Path, where: str) -> np.ndarray:
+def _load_mask(value: Any, base: Path, where: str) -> np.ndarray:
     if isinstance(value, str):
         f = base / value
         if not f.is_file():

@@ -200,6 +200,7 @@ def _accumulate(a: _CategoryAccumulator, gt: Part321Record, pred: Part321Record,
             else:
                 a.chamfer_missed[name] += 1
         gbox, pbox = _part_box(gpart, options.box_fit), _part_box(ppart, options.box_fit)
+        assert gbox is not None  # _validate_pair refuses a ground-truth part without points or box
         a.box_iou[name].append(0.0 if pbox is None else box_iou_3d(pbox, gbox, options.box_min_size))
     if gt.mask is not None:
         pm = pred.mask if pred.mask is not None else np.full(gt.mask.shape, -1, dtype=np.int64)
@@ -221,7 +222,7 @@ def _report(
     miou2d: dict[str, dict[str, float]] = {}
     for c, a in acc.items():
         cls = _class_names(a.names, options.include_background)
-        if a.union is None:
+        if a.inter is None or a.union is None:
             miou2d[c] = dict.fromkeys(cls, math.nan)
         else:
             miou2d[c] = {n: (float(i / u) if u > 0 else math.nan)
@@ -232,9 +233,9 @@ def _report(
     scales = [100.0, 100.0, 1.0, 1.0, 100.0, 100.0, 100.0]
     missed = {c: {n: k for n, k in a.chamfer_missed.items() if k} for c, a in acc.items()}
     missed = {c: v for c, v in missed.items() if v}
-    c = options.chamfer
-    notes = [f"chamfer: {'squared' if c.squared else 'unsquared'} distances, mean per direction, directions "
-             f"{'summed' if c.reduction == 'sum' else 'averaged'}, x{c.scale:g}; pose_median_deg in degrees"]
+    ch = options.chamfer
+    notes = [f"chamfer: {'squared' if ch.squared else 'unsquared'} distances, mean per direction, directions "
+             f"{'summed' if ch.reduction == 'sum' else 'averaged'}, x{ch.scale:g}; pose_median_deg in degrees"]
     if missing:
         notes.append(f"{len(missing)} image(s) had no prediction and were scored as empty: {', '.join(missing)}")
     if missed:

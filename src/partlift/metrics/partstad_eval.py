@@ -129,14 +129,19 @@ def evaluate_partstad(
                     problems.add(pred_file, "has no instance_seg/instance_label/instance_score "
                                             "(needed for mAP; use --no-instance to skip it)")
                     ok = False
-                elif not _check_range(pred.instance_label, len(names), "instance_label", pred_file, problems):
-                    ok = False
+                else:
+                    assert pred.instance_label is not None  # read together with instance_seg
+                    if not _check_range(pred.instance_label, len(names), "instance_label", pred_file, problems):
+                        ok = False
             if not ok or len(problems):
                 continue  # keep validating the remaining files, but stop computing
             with problems.capture(pred_file):
                 if options.semantic:
                     rows[cat].append(shape_part_ious(pred.semantic, gt.semantic, len(names), f"{cat}/{sid}"))
                 if options.instance:
+                    # checked above: both have instance_seg, the prediction its labels and scores
+                    assert gt.instance is not None and pred.instance is not None
+                    assert pred.instance_label is not None and pred.instance_score is not None
                     stats[cat].append(shape_instance_stats_from_labels(
                         gt.semantic, gt.instance, pred.instance, pred.instance_label, pred.instance_score,
                         len(names), f"{cat}/{sid}"))

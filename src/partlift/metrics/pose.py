@@ -16,10 +16,11 @@ Acc@pi/6 = mean(err < pi/6), Acc@pi/18 = mean(err < pi/18) (strict), median erro
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from partlift.geometry.transforms import nemo_rotation
 from partlift.metrics.tables import MetricTable
@@ -33,7 +34,7 @@ def rotation_geodesic(r1: np.ndarray, r2: np.ndarray) -> float:
     return float(math.atan2(s, c))
 
 
-def pose_error(pred: Sequence[float], gt: Sequence[float]) -> float:
+def pose_error(pred: ArrayLike, gt: ArrayLike) -> float:
     """Geodesic rotation error (radians) between two (azimuth, elevation, theta) poses.
 
     A non-finite predicted angle gives pi; a non-finite ground truth raises ValueError.

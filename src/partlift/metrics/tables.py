@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class MetricTable:
         return sum(not math.isnan(v) for v in self.per_category.values())
 
 
-def json_safe(obj):
+def json_safe(obj: Any) -> Any:
     """Recursively convert numpy scalars/arrays to Python and NaN/Inf to None (strict JSON)."""
     if isinstance(obj, Mapping):
         return {str(k): json_safe(v) for k, v in obj.items()}

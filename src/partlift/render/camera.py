@@ -9,6 +9,7 @@ Projection: u = fx * x / z + cx, v = fy * y / z + cy, with x_cam = R @ x_world +
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -192,12 +193,12 @@ class Camera:
         keys = ("rotation", "translation", "fx", "fy", "cx", "cy", "width", "height", "znear", "zfar", "meta")
         return Camera(**{k: d[k] for k in keys if k in d})
 
-    def save_json(self, path) -> None:
+    def save_json(self, path: str | os.PathLike) -> None:
         with open(path, "w") as fh:
             json.dump(self.to_dict(), fh, indent=2)
 
     @staticmethod
-    def load_json(path) -> Camera:
+    def load_json(path: str | os.PathLike) -> Camera:
         """Read a camera JSON (:meth:`to_dict`, or a dict holding it under ``"camera"``, as in an
         annotation). Raises ReadError naming the file when it is unreadable, not a camera, or the
         camera is invalid (non-finite, non-positive focal or size, rotation not orthonormal)."""

@@ -25,6 +25,6 @@ def start_numba_threads() -> None:
     torch = sys.modules.get("torch")
     prev = torch.get_num_threads() if torch is not None else None
     numba.get_num_threads()  # launches the pool
-    if prev is not None:
+    if torch is not None:
         torch.set_num_threads(prev)
     _started = True

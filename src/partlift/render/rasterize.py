@@ -347,8 +347,8 @@ def _as_mesh_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
 
 def _thread_count(num_threads: int | None) -> int:
     if num_threads is None:
-        return numba.config.NUMBA_NUM_THREADS
-    return max(1, min(int(num_threads), numba.config.NUMBA_NUM_THREADS))
+        return numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set by numba at import
+    return max(1, min(int(num_threads), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]  # set by numba at import
 
 
 def rasterize(

@@ -32,7 +32,7 @@ def part_palette(n: int) -> np.ndarray:
     if n < 0:
         raise ValueError(f"part_palette: n must be >= 0, got {n}")
     out = np.empty((n, 3), dtype=np.uint8)
-    seen: set[tuple[int, int, int]] = set()
+    seen: set[tuple[int, ...]] = set()
     k = 0
     for i in range(n):
         while True:
@@ -172,6 +172,7 @@ def render_mesh(
     bg = bg.astype(np.uint8)
 
     faces = mesh.faces
+    assert frag.bary is not None and mesh.labels is not None  # with_bary; PartMesh.__post_init__
     part_masks = nearest_corner_labels(frag.face_ids, frag.bary, faces, mesh.labels)
     inst_masks = None
     if mesh.instances is not None:
@@ -203,10 +204,12 @@ def render_mesh(
         wts = frag.bary[b][m].astype(np.float64)  # (N, 3)
         tri = faces[fid]
         if color_by == "vertex":
+            assert mesh.colors is not None  # checked above
             base = np.einsum("nk,nkc->nc", wts, mesh.colors[tri].astype(np.float64))
         elif color_by == "parts":
             base = _label_colors(part_masks[b][m])
         elif color_by == "instances":
+            assert inst_masks is not None  # checked above
             base = _label_colors(inst_masks[b][m])
         else:
             base = np.full((len(fid), 3), 0.8)

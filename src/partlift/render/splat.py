@@ -140,7 +140,7 @@ def splat_points(
     depth = np.empty((nb, n))
     start_numba_threads()
     prev = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(num_threads or numba.config.NUMBA_NUM_THREADS, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(num_threads or numba.config.NUMBA_NUM_THREADS, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]  # set by numba at import
     try:
         _splat_views(p, st["R"], st["t"], st["intr"], st["near"], st["far"], float(radius_px), ibuf, coords, depth)
     finally:

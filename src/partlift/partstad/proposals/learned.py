@@ -108,12 +108,12 @@ def render_training_view(
 
     s = view_config.image_size
     if rng.random() < 0.3:
-        elev, azim = fixed_views[rng.integers(len(fixed_views))]
+        elev, azim = fixed_views[int(rng.integers(len(fixed_views)))]
         elev, azim = elev + rng.normal(0, 3), azim + rng.normal(0, 5)
-        dist, target = view_config.distance, np.zeros(3)
+        dist, target = view_config.distance, (0.0, 0.0, 0.0)
     else:
         elev, azim = rng.uniform(-35, 60), rng.uniform(0, 360)
-        dist, target = view_config.distance * rng.uniform(0.85, 1.15), rng.normal(0, 0.05, 3)
+        dist, target = view_config.distance * rng.uniform(0.85, 1.15), tuple(rng.normal(0, 0.05, 3))
     cam = Camera.look_at(elev, azim, dist, fov=view_config.fov, width=s, height=s, target=target)
     keep = rng.random(len(src.points)) < rng.uniform(0.7, 1.0)
     pts = src.points[keep]
