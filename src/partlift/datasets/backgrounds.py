@@ -74,7 +74,7 @@ def load_photos() -> tuple[tuple[np.ndarray, bool], ...]:
 
 
 def _resize(img: np.ndarray, size: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(img).resize((size, size), Image.BILINEAR))
+    return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR))
 
 
 def photo_background(rng: np.random.Generator, size: int, config: BackgroundConfig = BackgroundConfig()) -> np.ndarray:

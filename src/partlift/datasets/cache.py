@@ -41,7 +41,7 @@ def _config_hash(config: dict) -> str:
     return hashlib.sha256(blob).hexdigest()[:10]
 
 
-def embedded_config(kind: str, category: str, quick: bool = False):
+def embedded_config(kind: str, category: str, quick: bool = False) -> ImageDatasetConfig | PointsDatasetConfig:
     """The default configuration of an embedded dataset (``quick``: the tiny test configuration)."""
     if kind == "images":
         return quick_image_config(category) if quick else ImageDatasetConfig(category=category)
@@ -91,9 +91,13 @@ def ensure_embedded_dataset(
         raise PartliftError(f"config is for category {cfg.category!r}, not {category!r}")
     path = embedded_dataset_path(kind, category, root, quick, cfg)
     if kind == "images":
+        if not isinstance(cfg, ImageDatasetConfig):
+            raise PartliftError(f"an images dataset needs an ImageDatasetConfig, got {type(cfg).__name__}")
         if not manifest_complete(path / "manifest.json"):
             generate_image_dataset(cfg, path, workers=workers, progress=progress)
     else:
+        if not isinstance(cfg, PointsDatasetConfig):
+            raise PartliftError(f"a points dataset needs a PointsDatasetConfig, got {type(cfg).__name__}")
         if not manifest_complete(path / "manifests" / f"{category}.json", root=path):
             generate_points_dataset(cfg, path, workers=workers, progress=progress)
     return path

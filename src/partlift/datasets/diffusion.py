@@ -204,7 +204,7 @@ def edge_condition(edges: np.ndarray, size: int) -> Image.Image:
     e = np.asarray(edges)
     e8 = (e > 0).astype(np.uint8) * 255 if e.dtype == bool or e.max(initial=0) <= 1 else e.astype(np.uint8)
     img = Image.fromarray(np.repeat(e8[:, :, None], 3, axis=2))
-    return img.resize((size, size), Image.NEAREST) if img.size != (size, size) else img
+    return img.resize((size, size), Image.Resampling.NEAREST) if img.size != (size, size) else img
 
 
 def generate_image(
@@ -252,7 +252,7 @@ def generate_image(
     img = out.images[0].convert("RGB")
     target = int(output_size or np.asarray(edges).shape[1])
     if img.size != (target, target):
-        img = img.resize((target, target), Image.BICUBIC)
+        img = img.resize((target, target), Image.Resampling.BICUBIC)
     return np.asarray(img)
 
 

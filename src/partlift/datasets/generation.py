@@ -124,7 +124,7 @@ class Manifest:
     def __init__(self, path: str | os.PathLike, kind: str, config: dict, seed: int, root=None):
         self.path = Path(path)
         self.root = Path(root) if root is not None else self.path.parent
-        self.data = {
+        self.data: dict = {
             "format": MANIFEST_FORMAT,
             "format_version": DATASET_FORMAT_VERSION,
             "kind": kind,
@@ -202,7 +202,7 @@ def run_tasks(
     on_result: Callable[[dict], None] | None = None,
     progress: bool = True,
     desc: str = "generating",
-    total_units: Callable[[object], int] | None = None,
+    total_units: Callable[[dict], int] | None = None,
 ) -> None:
     """Run ``fn(task) -> dict`` over ``tasks`` in ``workers`` spawned processes (1 = in-process).
 

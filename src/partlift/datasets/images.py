@@ -26,7 +26,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -275,7 +275,7 @@ def generate_image_dataset(
     write_json_atomic(
         root / "splits.json", {s: [shape_id(config.category, x) for x in seeds] for s, seeds in shapes.items()}
     )
-    tasks = []
+    tasks: list[dict[str, Any]] = []
     for split in IMAGE_SPLITS:
         for seed in shapes[split]:
             sid = shape_id(config.category, seed)

@@ -62,7 +62,7 @@ def load_partnete_meta(root: str | os.PathLike) -> dict[str, list[str]]:
 
 
 def _split_file_entries(path: Path) -> list[tuple[str | None, str]]:
-    out = []
+    out: list[tuple[str | None, str]] = []
     for line in path.read_text().splitlines():
         line = line.strip().replace("\\", "/")
         if not line or line.startswith("#"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import colorsys
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -221,6 +222,7 @@ def material_units(mesh: PartMesh) -> tuple[np.ndarray, list[str]]:
         idx = np.array([names.index(b) for b in bases], dtype=np.int64)
         return idx[np.asarray(region, dtype=np.int64)], names
     names = list(mesh.part_names) + ["unlabelled"]
+    assert mesh.labels is not None  # set by PartMesh.__post_init__
     lab = np.where(mesh.labels < 0, len(mesh.part_names), mesh.labels)
     used = np.unique(lab)
     remap = np.full(len(names), -1, dtype=np.int64)
@@ -229,13 +231,18 @@ def material_units(mesh: PartMesh) -> tuple[np.ndarray, list[str]]:
 
 
 # ------------------------------------------------------------------------------------ sampling
+def _float3(values: Iterable[float]) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in values)
+    return x, y, z
+
+
 def _hsv(h: float, s: float, v: float) -> tuple[float, float, float]:
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(h % 1.0, float(np.clip(s, 0, 1)), float(np.clip(v, 0, 1))))
+    return _float3(colorsys.hsv_to_rgb(h % 1.0, float(np.clip(s, 0, 1)), float(np.clip(v, 0, 1))))
 
 
 def _unit(v: np.ndarray) -> tuple[float, float, float]:
     v = np.asarray(v, dtype=np.float64)
-    return tuple(float(x) for x in v / max(np.linalg.norm(v), 1e-12))
+    return _float3(v / max(np.linalg.norm(v), 1e-12))
 
 
 def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
@@ -250,34 +257,34 @@ def sample_material(kind: str, rng: np.random.Generator) -> Material:
         raise ValueError(f"unknown material kind {kind!r}; use one of {MATERIAL_KINDS}")
     axis = _unit(rng.normal(size=3))
     if rng.random() < 0.7:  # grain and brushing usually follow an object axis
-        axis = tuple(float(x) for x in np.eye(3)[rng.integers(3)])
+        axis = _float3(np.eye(3)[rng.integers(3)])
     seed = int(rng.integers(2**31))
     h, s, v = rng.random(), rng.random(), rng.random()
     if kind == "paint":
         base = _hsv(h, 0.25 + 0.7 * s, 0.2 + 0.7 * v) if rng.random() < 0.75 else _hsv(h, 0.05 * s, 0.08 + 0.85 * v)
-        sec = tuple(float(c) for c in np.clip(np.array(base) * 1.15 + 0.05, 0, 1))
+        sec = _float3(np.clip(np.array(base) * 1.15 + 0.05, 0, 1))
         return Material(kind, base, sec, 120.0, 0.15, 0.04, 0.6, 40.0 + 60.0 * rng.random(), 0.25, axis, seed)
     if kind == "plastic":
         base = _hsv(h, 0.8 * s, 0.08 + 0.87 * v)
-        sec = tuple(float(c) for c in np.clip(np.array(base) * 0.9, 0, 1))
+        sec = _float3(np.clip(np.array(base) * 0.9, 0, 1))
         return Material(kind, base, sec, 30.0, 0.1, 0.05, 0.3, 15.0 + 25.0 * rng.random(), 0.05, axis, seed)
     if kind == "wood":
         base = _hsv(0.06 + 0.05 * h, 0.45 + 0.3 * s, 0.3 + 0.45 * v)
-        sec = tuple(float(c) for c in np.array(base) * (0.55 + 0.2 * rng.random()))
+        sec = _float3(np.array(base) * (0.55 + 0.2 * rng.random()))
         return Material(kind, base, sec, 8.0 + 14.0 * rng.random(), 0.7, 0.08, 0.12, 12.0, 0.0, axis, seed)
     if kind == "metal":
         grey = 0.45 + 0.45 * v
         tint = np.array(_hsv(h, 0.08 * s, 1.0))
-        base = tuple(float(c) for c in np.clip(grey * tint, 0, 1))
-        sec = tuple(float(c) for c in np.array(base) * 0.8)
+        base = _float3(np.clip(grey * tint, 0, 1))
+        sec = _float3(np.array(base) * 0.8)
         return Material(kind, base, sec, 90.0, 0.35, 0.06, 0.9, 25.0 + 60.0 * rng.random(), 0.35, axis, seed)
     if kind == "fabric":
         base = _hsv(h, 0.15 + 0.6 * s, 0.2 + 0.65 * v)
-        sec = tuple(float(c) for c in np.array(base) * 0.65)
+        sec = _float3(np.array(base) * 0.65)
         return Material(kind, base, sec, 25.0 + 25.0 * rng.random(), 0.5, 0.12, 0.02, 4.0, 0.0, axis, seed)
     if kind == "rubber":
         base = _hsv(h, 0.1 * s, 0.04 + 0.14 * v)
-        sec = tuple(float(c) for c in np.array(base) * 1.4)
+        sec = _float3(np.array(base) * 1.4)
         return Material(kind, base, sec, 50.0, 0.3, 0.12, 0.12, 8.0, 0.0, axis, seed)
     if kind == "glass":
         tinted_dark = rng.random() < 0.7  # dark tinted glass, else a lit lamp / bright screen
@@ -285,11 +292,11 @@ def sample_material(kind: str, rng: np.random.Generator) -> Material:
         return Material(kind, base, base, 10.0, 0.0, 0.02, 1.0, 80.0 + 60.0 * rng.random(), 0.5, axis, seed)
     if kind == "ceramic":
         base = _hsv(h, 0.5 * s * s, 0.55 + 0.4 * v)
-        sec = tuple(float(c) for c in np.array(base) * 0.95)
+        sec = _float3(np.array(base) * 0.95)
         return Material(kind, base, sec, 20.0, 0.05, 0.02, 0.7, 60.0, 0.2, axis, seed)
     # leather
     base = _hsv(0.04 + 0.06 * h, 0.4 + 0.4 * s, 0.08 + 0.45 * v)
-    sec = tuple(float(c) for c in np.array(base) * 0.7)
+    sec = _float3(np.array(base) * 0.7)
     return Material(kind, base, sec, 70.0, 0.4, 0.1, 0.25, 12.0, 0.03, axis, seed)
 
 

@@ -171,6 +171,7 @@ def sample_shape_cloud(mesh: PartMesh, config: PointsDatasetConfig, seed: int) -
         lighting = sample_lighting(rng, config.lighting)
         # view-independent bake: every point is "seen" along its own outward normal
         spec, shin, _ = gloss_arrays(assignment, mat)
+        assert cloud.normals is not None  # sample_surface gives face normals
         col = shade(col, cloud.normals, cloud.normals, lighting, 0.3 * spec, shin, None)
     col = col + rng.normal(0.0, config.color_noise, col.shape).astype(np.float32)
     cloud.colors = np.clip(col, 0.0, 1.0).astype(np.float32)
@@ -209,6 +210,7 @@ def _category_parts(config: PointsDatasetConfig) -> list[str]:
 
 def _refresh_index(root: Path) -> None:
     """Rewrite meta.json and split/*.txt from every category's manifest in ``root``."""
+    splits: dict[str, list[str]]
     meta, splits = {}, {s: [] for s in POINT_SPLITS}
     for mf in sorted((root / "manifests").glob("*.json")):
         data = json.loads(mf.read_text())

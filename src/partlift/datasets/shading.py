@@ -13,6 +13,7 @@ with ``env(r)`` a vertical sky/ground gradient of the reflected direction ``r``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,10 +82,15 @@ class Lighting:
         }
 
 
+def _float3(values: Iterable[float]) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in values)
+    return x, y, z
+
+
 def _tint(rng: np.random.Generator, amount: float) -> tuple[float, float, float]:
     t = rng.uniform(-amount, amount)  # > 0 warm, < 0 cool
     c = np.array([1.0 + t, 1.0 + 0.2 * t, 1.0 - t])
-    return tuple(float(x) for x in c / c.max())
+    return _float3(c / c.max())
 
 
 def sample_lighting(
@@ -104,8 +110,8 @@ def sample_lighting(
         d_cam = np.array([np.cos(e) * np.sin(a), -np.sin(e), -np.cos(e) * np.cos(a)])
         if camera_rotation is None:
             d_cam = np.array([d_cam[0], -d_cam[1], -d_cam[2]])  # world: up +Y, towards the viewer +Z
-            return tuple(float(x) for x in d_cam)
-        return tuple(float(x) for x in r_wc @ d_cam)
+            return _float3(d_cam)
+        return _float3(r_wc @ d_cam)
 
     key = Light(
         direction(rng.uniform(*config.key_elevation_deg), rng.uniform(-config.key_azimuth_deg, config.key_azimuth_deg)),
@@ -125,10 +131,10 @@ def sample_lighting(
     sky = np.clip(np.array([0.75, 0.82, 0.95]) * rng.uniform(0.6, 1.1) + rng.normal(0, 0.05, 3), 0, 1)
     ground = np.clip(np.array([0.35, 0.32, 0.28]) * rng.uniform(0.5, 1.2) + rng.normal(0, 0.05, 3), 0, 1)
     return Lighting(
-        ambient=tuple(float(amb * c) for c in _tint(rng, config.color_temperature / 2)),
+        ambient=_float3(amb * c for c in _tint(rng, config.color_temperature / 2)),
         lights=tuple(lights),
-        sky=tuple(float(x) for x in sky),
-        ground=tuple(float(x) for x in ground),
+        sky=_float3(sky),
+        ground=_float3(ground),
         exposure=float(rng.uniform(*config.exposure)),
     )
 
@@ -171,7 +177,7 @@ def shade(
             h = v + d[None, :]
             h /= np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-8)
             ndh = np.clip(np.einsum("nd,nd->n", n, h), 0.0, 1.0)
-            s = specular * np.power(ndh, shininess) * (ndl > 0)
+            s = specular * np.power(ndh, 1.0 if shininess is None else shininess) * (ndl > 0)
             spec_sum += s[:, None] * col[None, :]
     out = a * diffuse + spec_sum
     if reflect is not None:

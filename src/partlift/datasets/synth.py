@@ -101,6 +101,7 @@ def render_view(
     h, w = camera.height, camera.width
     mesh = prep.mesh
     frag = rasterize(mesh.vertices, mesh.faces, [camera], num_threads=num_threads)
+    assert frag.bary is not None and mesh.labels is not None  # with_bary; PartMesh.__post_init__
     fid, bary, depth = frag.face_ids[0], frag.bary[0], frag.depth[0]
     covered = fid >= 0
     f = np.where(covered, fid, 0)
@@ -121,6 +122,7 @@ def render_view(
         s = int(supersample)
         cam_hi = camera.resized(w * s, h * s)
         frag_hi = rasterize(mesh.vertices, mesh.faces, [cam_hi], num_threads=num_threads)
+        assert frag_hi.bary is not None  # with_bary defaults to True
         col, cov = _shade_view(prep, frag_hi.face_ids[0], frag_hi.bary[0], cam_hi, lighting)
         col = col.reshape(h, s, w, s, 3).mean(axis=(1, 3))
         cov = cov.reshape(h, s, w, s).mean(axis=(1, 3)).astype(np.float32)

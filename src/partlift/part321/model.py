@@ -312,7 +312,7 @@ class Part321:
             raise PartliftError(f"camera {camera.width}x{camera.height} does not match the image "
                                 f"{img.shape[1]}x{img.shape[0]}")
         if img.shape[:2] != (h0, w0):
-            img = np.asarray(Image.fromarray(img[..., :3]).resize((w0, h0), Image.BILINEAR))
+            img = np.asarray(Image.fromarray(img[..., :3]).resize((w0, h0), Image.Resampling.BILINEAR))
             camera = camera.resized(w0, h0)
         feat = self.features(img)
         t_feat = time.perf_counter() - t0

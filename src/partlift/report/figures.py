@@ -124,7 +124,7 @@ def detection_figure(image: np.ndarray, mask: np.ndarray, boxes: Sequence[Box3D 
     h, w = img.shape[:2]
     m = np.asarray(mask)
     if m.shape != (h, w):
-        m = np.asarray(Image.fromarray(m.astype(np.int32)).resize((w, h), Image.NEAREST))
+        m = np.asarray(Image.fromarray(m.astype(np.int32)).resize((w, h), Image.Resampling.NEAREST))
     sx, sy = w / image_size[1], h / image_size[0]
     k = np.asarray(K, np.float64) * np.array([[sx], [sy], [1.0]])
     return draw_boxes(overlay_labels(img, m, num_parts), boxes, k, palette(num_parts), dim=False)

@@ -28,7 +28,7 @@ from partlift.geometry.transforms import rot_x, rot_y, rot_z
 from partlift.shapes.primitives import Primitive
 
 # (R, G, B) in [0, 1] for common materials; generators pick from these or sample their own.
-MATERIALS: dict[str, np.ndarray] = {
+_MATERIAL_RGB = {
     "tyre": (0.08, 0.08, 0.09),
     "rubber": (0.15, 0.15, 0.16),
     "metal": (0.62, 0.63, 0.66),
@@ -43,7 +43,7 @@ MATERIALS: dict[str, np.ndarray] = {
     "fabric": (0.35, 0.40, 0.55),
     "white": (0.93, 0.93, 0.93),
 }
-MATERIALS = {k: np.asarray(v, dtype=np.float64) for k, v in MATERIALS.items()}
+MATERIALS: dict[str, np.ndarray] = {k: np.asarray(v, dtype=np.float64) for k, v in _MATERIAL_RGB.items()}
 for _v in MATERIALS.values():
     _v.flags.writeable = False
 
@@ -192,7 +192,7 @@ class ShapeBuilder:
             labels[mask] = self.part_names.index(part)
             inst_ids.setdefault(r if "#" in r else part, len(inst_ids))
             instances[mask] = inst_ids[r if "#" in r else part]
-        keys_of = {}
+        keys_of: dict[str, int] = {}
         keys = np.empty(len(verts), dtype=np.int64)
         pairs = [f"{s}|{r}" for s, r in zip(slots.tolist(), regions.tolist(), strict=True)]
         for i, pr in enumerate(pairs):

@@ -65,15 +65,15 @@ def contact_sheet(
     fig = plt.figure(figsize=(cols * tile / dpi, h_total / dpi), dpi=dpi)
     for i, m in enumerate(meshes):
         r, c = divmod(i, cols)
-        ax = fig.add_axes([c / cols, 1 - (r + 1) * tile / h_total, 1 / cols, tile / h_total])
+        ax = fig.add_axes((c / cols, 1 - (r + 1) * tile / h_total, 1 / cols, tile / h_total))
         ax.imshow(render_tile(m, elev, azim if i % 2 == 0 else azim + 180.0, tile), interpolation="nearest")
         ax.axis("off")
         label = titles[i] if titles is not None else m.name
         ax.text(0.02, 0.02, label, transform=ax.transAxes, fontsize=5, color="0.35")
-    handles = [Patch(facecolor=pal[k], label=nm) for k, nm in enumerate(names)]
-    if any((m.labels < 0).any() for m in meshes):
-        handles.append(Patch(facecolor=np.asarray(UNLABELLED_COLOR) / 255.0, label="(unlabelled)"))
-    lax = fig.add_axes([0, 0, 1, legend_px / h_total])
+    handles = [Patch(facecolor=tuple(pal[k]), label=nm) for k, nm in enumerate(names)]
+    if any(m.part_mask(-1).any() for m in meshes):
+        handles.append(Patch(facecolor=tuple(np.asarray(UNLABELLED_COLOR) / 255.0), label="(unlabelled)"))
+    lax = fig.add_axes((0, 0, 1, legend_px / h_total))
     lax.axis("off")
     lax.legend(
         handles=handles,

@@ -423,8 +423,7 @@ def display(b: ShapeBuilder, rng: np.random.Generator) -> None:
         for c, a in pts:
             normal = np.array([-np.sin(a), 0.0, np.cos(a)])
             rings.append(c + np.outer(ux * thick / 2, normal) + np.outer(uy * shh / 2, [0.0, 1.0, 0.0]))
-        rings = np.asarray(rings)
-        panel = ring_mesh(rings, centers[0], centers[-1])
+        panel = ring_mesh(np.asarray(rings), centers[0], centers[-1])
     else:
         panel = P.box((sw, shh, thick), (24, 14, 1), radius=0.004, round_segments=1)
     b.add(panel, "screen", "panel", color=col, matrix=pose((0.0, center_y, 0.0), rot))

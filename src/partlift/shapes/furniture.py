@@ -121,7 +121,8 @@ def chair(b: ShapeBuilder, rng: np.random.Generator) -> None:
         size = rng.uniform(0.03, 0.05)
         splay = rng.uniform(0.0, 0.04)
         inset = 0.03
-        corners = {"front_left": (1, 1), "front_right": (-1, 1), "back_left": (1, -1), "back_right": (-1, -1)}
+        corners: dict[str, tuple[float, float]] = {
+            "front_left": (1, 1), "front_right": (-1, 1), "back_left": (1, -1), "back_right": (-1, -1)}
         feet = {}
         for name, (sx, sz) in corners.items():
             top = np.array([sx * (sw / 2 - inset), sh - st, sz * (sd / 2 - inset)])
@@ -157,8 +158,8 @@ def chair(b: ShapeBuilder, rng: np.random.Generator) -> None:
             matrix=pose((0.0, (sh - st + hub_y) / 2, 0.0)),
         )
         for k in range(n):
-            a = 2 * np.pi * k / n + np.pi / 2
-            d = np.array([np.sin(a), 0.0, np.cos(a)])
+            ang = 2 * np.pi * k / n + np.pi / 2
+            d = np.array([np.sin(ang), 0.0, np.cos(ang)])
             end = d * reach + [0, hub_y - 0.02, 0]
             b.add(P.tube((0.0, hub_y, 0.0), end, 0.022, 8), "leg", f"star_arm_{k}", color=MATERIALS["plastic_black"])
             caster(b, f"wheel#wheel_{k}", f"caster_{k}", end * [1, 0, 1] + [0, wr, 0], wr)
@@ -311,7 +312,8 @@ def table(b: ShapeBuilder, rng: np.random.Generator) -> None:
         wr = 0.03
         foot_y = 2 * wr if wheels else 0.0
         r_in = 0.42 if top_shape == "round" else None
-        corners = {"front_left": (1, 1), "front_right": (-1, 1), "back_left": (1, -1), "back_right": (-1, -1)}
+        corners: dict[str, tuple[float, float]] = {
+            "front_left": (1, 1), "front_right": (-1, 1), "back_left": (1, -1), "back_right": (-1, -1)}
         for name, (sx, sz) in corners.items():
             if r_in is not None:
                 x, z = sx * w * 0.3, sz * w * 0.3
@@ -409,10 +411,10 @@ def table(b: ShapeBuilder, rng: np.random.Generator) -> None:
         )
     else:  # desk: a cabinet pedestal on one side, a panel or two legs on the other
         cab_w = rng.uniform(0.35, 0.45)
-        side = float(rng.choice([1.0, -1.0]))
-        cx = side * (w / 2 - cab_w / 2)
+        sign = float(rng.choice([1.0, -1.0]))
+        cx = sign * (w / 2 - cab_w / 2)
         fill = str(rng.choice(["drawers", "door"], p=[0.7, 0.3]))
-        b.style.update(cabinet=fill, cabinet_side="left" if side > 0 else "right")
+        b.style.update(cabinet=fill, cabinet_side="left" if sign > 0 else "right")
         b.add(
             P.box((cab_w, under, d - 0.04), (6, 12, 8)),
             "apron",
@@ -442,10 +444,10 @@ def table(b: ShapeBuilder, rng: np.random.Generator) -> None:
                 color=wood * 0.92,
                 matrix=pose((cx, under / 2, zf)),
             )
-            hx = cx - side * (cab_w / 2 - 0.05)
+            hx = cx - sign * (cab_w / 2 - 0.05)
             _handle(b, "door_handle_0", (hx, under * 0.6, zf + 0.01), handle_kind, 0.12, vertical=True)
         b.style["drawers"] = drawers
-        ox = -side * (w / 2 - 0.04)
+        ox = -sign * (w / 2 - 0.04)
         if rng.random() < 0.5:
             b.style["other_side"] = "panel"
             b.add(

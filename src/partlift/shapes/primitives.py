@@ -334,10 +334,9 @@ def loft(
             e = 2.0 / pw[i]
             ux, uy = np.sign(c) * np.abs(c) ** e, np.sign(s) * np.abs(s) ** e
         rings.append(np.stack([ctr[i, 0] + rad[i, 0] * ux, ctr[i, 1] + rad[i, 1] * uy, np.full_like(c, ctr[i, 2])], 1))
-    rings = np.asarray(rings)
     lo = 1 if rad[0].max() < 1e-9 else 0
     hi = len(ctr) - 1 if rad[-1].max() < 1e-9 else len(ctr)
-    return ring_mesh(rings[lo:hi], ctr[0], ctr[-1], s=s_all[lo:hi])
+    return ring_mesh(np.asarray(rings)[lo:hi], ctr[0], ctr[-1], s=s_all[lo:hi])
 
 
 # --------------------------------------------------------------------------------- boxes, prisms
@@ -374,7 +373,7 @@ def box(size, segments=(1, 1, 1), radius: float = 0.0, round_segments: int = 2) 
     for a in range(3):
         b, c = (a + 1) % 3, (a + 2) % 3
         for side in (0, shape[a] - 1):
-            sl = [slice(None)] * 3
+            sl: list[slice | int] = [slice(None)] * 3
             sl[a] = side
             grid = index[tuple(sl)]  # 2D over the remaining axes in increasing order
             if b > c:  # remaining axes come out ordered (c, b); put b first

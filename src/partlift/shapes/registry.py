@@ -129,6 +129,7 @@ def generate(category: str, seed: int) -> PartMesh:
         raise PartliftError(f"seed must be >= 0, got {seed}")
     region_map = {**info.region_map, **{r: None for r in info.unlabelled_regions}}
     b = ShapeBuilder(info.name, info.part_names, region_map, seed=int(seed))
+    assert info.generator is not None, f"category {info.name!r} has no generator"
     info.generator(b, category_rng(info.name, seed))
     return b.finish()
 

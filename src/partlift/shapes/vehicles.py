@@ -138,8 +138,8 @@ def car(b: ShapeBuilder, rng: np.random.Generator) -> None:
     for name in WHEELS:
         sx = 1.0 if name.endswith("left") else -1.0
         wz = z_fw if "front" in name else z_bw
-        at = (sx * wx, wheel_r, wz)
-        b.add(P.disc_wheel(wheel_r, wheel_w, segments=22), name, name, color=MATERIALS["tyre"], matrix=pose(at, Y_TO_X))
+        b.add(P.disc_wheel(wheel_r, wheel_w, segments=22), name, name, color=MATERIALS["tyre"],
+              matrix=pose((sx * wx, wheel_r, wz), Y_TO_X))
         b.add(
             P.cylinder(0.62 * wheel_r, 0.03, segments=14),
             name,
