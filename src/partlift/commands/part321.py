@@ -85,6 +85,7 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
         cfg = replace(cfg, deformation=replace(cfg.deformation, steps=300))
     if own:
         template = normalise_mesh(load_part_mesh(template_path))
+        assert template.labels is not None  # set by PartMesh.__post_init__
         if (template.labels < 0).all():
             raise PartliftError(f"{template_path} has no part labels (expected a .labels.json sidecar beside it)")
         meshes = [normalise_mesh(m).copy(labels=np.full(len(m.vertices), -1), part_names=(), instances=None)

@@ -86,6 +86,7 @@ def predict_test_set(
     """
     out = Path(out_dir)
     cfgs = method_configs(model.config.inference, methods)
+    assert model.mesh is not None, "score a trained model"
     per_image, pose_stage, base_times = [], [], []
     for i, s in enumerate(samples):
         iid = f"{s.shape_id}_{s.view:03d}"

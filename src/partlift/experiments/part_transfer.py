@@ -40,8 +40,10 @@ def transfer_scores(corr: MeshCorrespondence, template: PartMesh, meshes: list[P
     names = template.part_names
     ious, errs, accs = [], [], []
     tf = corr.vertex_features(template)
+    assert template.labels is not None  # set by PartMesh.__post_init__
     for mesh in meshes:
         mf = corr.vertex_features(mesh)
+        assert mesh.labels is not None
         labels = template.labels[corr.match_features(mf, tf)]
         ious.append(part_box_ious(part_boxes(mesh.vertices, labels, len(names)),
                                   part_boxes(mesh.vertices, mesh.labels, len(names))))

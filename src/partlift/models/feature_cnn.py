@@ -53,6 +53,9 @@ def _double_conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 class FeatureCNN(nn.Module):
     """``forward(images (B, 3, H, W) in [0, 1]) -> (B, dim, H / stride, W / stride)`` unit features."""
 
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
+
     def __init__(self, config: FeatureCNNConfig = FeatureCNNConfig()) -> None:
         super().__init__()
         if config.stride not in (4, 8):

@@ -40,6 +40,9 @@ class HFBackbone(nn.Module):
         freeze: keep the backbone's weights fixed (train only the projection head).
     """
 
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
+
     def __init__(self, path: str | Path, dim: int = 64, stride: int = 4, freeze: bool = True) -> None:
         super().__init__()
         path = Path(path)

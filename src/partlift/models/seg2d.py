@@ -50,6 +50,9 @@ class Seg2DConfig:
 class Seg2DNet(nn.Module):
     """``forward(images (B, 3, H, W) in [0, 1]) -> (B, num_parts + 1, H, W)`` logits."""
 
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
+
     def __init__(self, config: Seg2DConfig) -> None:
         super().__init__()
         self.config = config

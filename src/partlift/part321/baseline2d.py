@@ -62,6 +62,7 @@ def pseudo_masks(
 ) -> list[np.ndarray]:
     """(H, W) int64 part masks of the training images from transferred labels (-1 = background)."""
     labelled = []
+    assert template.labels is not None  # set by PartMesh.__post_init__
     tf = corr.vertex_features(template)
     for m in meshes:
         labels = template.labels[corr.match_features(corr.vertex_features(m), tf)]
@@ -70,6 +71,7 @@ def pseudo_masks(
     for im in images:
         mesh = template if im.mesh == TEMPLATE else labelled[im.mesh]
         frag = rasterize(mesh.vertices, mesh.faces, im.camera, num_threads=1)
+        assert frag.bary is not None and mesh.labels is not None
         out.append(nearest_corner_labels(frag.face_ids, frag.bary, mesh.faces, mesh.labels)[0].astype(np.int64))
     return out
 
@@ -117,11 +119,13 @@ class Seg2DBaseline:
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """(H, W) int64 part labels (-1 = background) of one (H, W, 3) uint8 image."""
+        assert self.net is not None, "the 2D baseline is not trained"
         with torch_threads(self.config.threads):
             x = torch.from_numpy(np.array(image[..., :3], dtype=np.float32)).permute(2, 0, 1)[None]
             return self.net.predict(x / 255.0)[0].numpy().astype(np.int64)
 
     def save(self, path: str | Path) -> None:
+        assert self.net is not None, "the 2D baseline is not trained"
         torch.save({"config": asdict(self.config), "part_names": list(self.part_names),
                     "state": self.net.state_dict()}, path)
 

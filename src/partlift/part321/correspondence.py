@@ -17,7 +17,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -116,13 +116,13 @@ def _pretrain(cfg, shapes, checkpoint, progress) -> PretrainResult:
     if not shapes:
         raise PartliftError("pointnet pretraining needs at least one shape")
     # a pool of point sets per shape (4 samplings each), normalised to the unit box
-    pool = []
+    sets = []
     for i, m in enumerate(shapes):
         v = unit_box_normalization(m.vertices).apply(m.vertices)
         mm = m.copy(vertices=v)
-        pool.append(np.stack([sample_surface(mm, cfg.num_points, seed=cfg.seed * 7919 + i * 4 + j).points
+        sets.append(np.stack([sample_surface(mm, cfg.num_points, seed=cfg.seed * 7919 + i * 4 + j).points
                               for j in range(4)]))
-    pool = torch.as_tensor(np.stack(pool))  # (S, 4, N, 3)
+    pool = torch.as_tensor(np.stack(sets))  # (S, 4, N, 3)
     enc = PointNet2Encoder(cfg.encoder)
     dec = CapsuleAtlasDecoder(enc.dim, enc.global_dim, cfg.capsules)
     pos_head = torch.nn.Linear(enc.dim, 3)
@@ -198,7 +198,8 @@ def load_encoder(path: str | Path) -> PointNet2Encoder:
     ck = load_torch_checkpoint(path, what="PointNet++ encoder", hint=hint, keys=("config", "state"))
     try:
         cfg = dict(ck["config"])
-        enc = PointNet2Encoder(PointNet2Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+        enc = PointNet2Encoder(PointNet2Config(**kwargs))
     except (TypeError, ValueError) as exc:
         msg = f"{path} has no valid PointNet++ settings ({type(exc).__name__}: {one_line(exc)}); {hint}"
         raise ReadError(msg) from exc
@@ -298,6 +299,7 @@ class MeshCorrespondence:
         parts = []
         if self.config.method in ("pointnet", "hybrid"):
             pc = sample_surface(mesh.copy(vertices=v), self.config.num_points, seed=self.config.seed)
+            assert self.encoder is not None  # checked in __init__
             with torch.no_grad(), torch_threads(2):
                 f, _ = self.encoder(torch.as_tensor(pc.points)[None])
             f = interpolate_point_features(v, pc.points, f[0].numpy(), self.config.neighbours)
@@ -323,6 +325,7 @@ class MeshCorrespondence:
 
     def transfer_labels(self, template: PartMesh, mesh: PartMesh) -> np.ndarray:
         """(V_mesh,) part labels of ``mesh`` from the template: each vertex takes its match's label."""
+        assert template.labels is not None  # set by PartMesh.__post_init__
         return template.labels[self.match(mesh, template)]
 
 

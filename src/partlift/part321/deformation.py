@@ -60,6 +60,8 @@ class DeformationConfig:
 class DeformationNet(nn.Module):
     """MLP offset field. ``forward(vertices (V, 3), latents (V, D)) -> (V, 3)`` offsets."""
 
+    freqs: torch.Tensor  # buffer
+
     def __init__(self, latent_dim: int, config: DeformationConfig = DeformationConfig()) -> None:
         super().__init__()
         self.latent_dim = int(latent_dim)
@@ -205,6 +207,8 @@ class Deformer:
 
     # ------------------------------------------------------------------ persistence
     def state(self) -> dict:
+        if self.net is None:
+            raise RuntimeError("Deformer is not fitted")
         net = {k: v.cpu() for k, v in self.net.state_dict().items()}
         return {"config": asdict(self.config), "latent_dim": self.latent_dim, "net": net}
 

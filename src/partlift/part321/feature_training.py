@@ -109,8 +109,8 @@ class _Prepared:
     visible: np.ndarray  # (N,) vertex ids
     cells: np.ndarray  # (N,) flat feature-cell index
     background: np.ndarray  # (M,) flat cell indices outside the object
-    uv: np.ndarray | None = None  # (N, 2) pixel positions of the visible vertices
-    mask: torch.Tensor | None = None  # (1, H, W) float object mask
+    uv: np.ndarray  # (N, 2) pixel positions of the visible vertices
+    mask: torch.Tensor  # (1, H, W) float object mask
 
 
 def _prepare(view: TrainingView, stride: int, cfg: FeatureTrainingConfig) -> _Prepared:
@@ -157,7 +157,7 @@ def _geometric_augment(batch: list[_Prepared], stride: int, cfg, rng: np.random.
     theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / scale
     theta[:, 0, 2] = -(2 * shift[:, 0] / w) / scale
     theta[:, 1, 2] = -(2 * shift[:, 1] / h) / scale
-    grid = torch.nn.functional.affine_grid(torch.as_tensor(theta, dtype=torch.float32), (b, 3, h, w),
+    grid = torch.nn.functional.affine_grid(torch.as_tensor(theta, dtype=torch.float32), [b, 3, h, w],
                                            align_corners=False)
     imgs = torch.nn.functional.grid_sample(imgs, grid, mode="bilinear", padding_mode="reflection",
                                            align_corners=False)

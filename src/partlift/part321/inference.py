@@ -208,6 +208,7 @@ def _pose_maps(mesh: DeformableNeuralMesh, cands: np.ndarray, setup: RenderSetup
     for i in range(0, len(cands), 16):
         cams = [v @ r.T + np.array([0.0, 0.0, d]) for r, d in zip(rot[i : i + 16], cands[i : i + 16, 3], strict=True)]
         frags = rasterize_camera_points(cams, mesh.faces, setup.intrinsics, setup.width, setup.height, with_bary=True)
+        assert frags.bary is not None
         maps.append(render_features_nograd(frags.face_ids, frags.bary, mesh.faces, feats).half())
     mesh._cache[key] = torch.cat(maps)
     return mesh._cache[key]
@@ -270,6 +271,7 @@ class _Scene:
         self.deformer = mesh.deformer
         self.basis = None
         if self.deformer is not None:
+            assert self.deformer.net is not None  # a mesh holds fitted deformers only
             key = ("basis", dtype, dev)
             if key not in mesh._cache:
                 with torch.no_grad():
@@ -292,6 +294,7 @@ class _Scene:
             if self.cfg.deformation_mode == "blend":
                 off = torch.einsum("kd,dkc->kc", z, self.basis)
             else:
+                assert self.deformer.net is not None  # a mesh holds fitted deformers only
                 off = self.deformer.net(v.float(), z.float(), self.enc.float()).to(self.dtype)
             v = v + off
         if "rotvec" in params:
@@ -455,7 +458,7 @@ def _part_stage(mesh, feature, clu, setup, cfg, params, best, losses, seconds) -
         part_rotvec=p["rotvec"].cpu().numpy(), part_translation=p["translation"].cpu().numpy(),
         part_log_scale=p["log_scale"].cpu().numpy(),
         part_latents=p["latents"].cpu().numpy() if "latents" in p else np.zeros((num_parts, 0), np.float32),
-        initial_pose=tuple(float(x) for x in best[:3]), losses=losses, seconds=seconds,
+        initial_pose=(float(best[0]), float(best[1]), float(best[2])), losses=losses, seconds=seconds,
     )
 
 

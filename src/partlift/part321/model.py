@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 import torch
@@ -45,6 +45,9 @@ from partlift.render.camera import Camera
 from partlift.render.rasterize import rasterize
 from partlift.render.shading import nearest_corner_labels
 from partlift.validation import bounded, config_from_dict, validate_config
+
+if TYPE_CHECKING:
+    from partlift.models.hf_backbone import HFBackbone
 
 MODEL_FORMAT = "partlift-part321-model"
 MODEL_VERSION = 2  # 2: weights-only checkpoints (1 pickled numpy arrays in neural_mesh.pt)
@@ -82,7 +85,7 @@ class Part321Config:
         return to_jsonable(self)
 
     @staticmethod
-    def from_dict(d: dict, where=None) -> Part321Config:
+    def from_dict(d: dict, where: object = None) -> Part321Config:
         return config_from_dict(Part321Config, d, where)
 
 
@@ -110,10 +113,10 @@ class Part321Prediction:
     vertices: np.ndarray
     faces: np.ndarray
     labels: np.ndarray
-    boxes: list
+    boxes: list[Box3D | None]
     mask: np.ndarray
     result: InferenceResult
-    seconds: dict = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def pose(self) -> tuple[float, float, float]:
@@ -130,8 +133,9 @@ class Part321Prediction:
         parts = {}
         for k, name in enumerate(self.part_names):
             sel = self.labels == k
+            box = self.boxes[k]
             parts[name] = {
-                "box": None if self.boxes[k] is None else self.boxes[k].to_dict(),
+                "box": None if box is None else box.to_dict(),
                 "num_vertices": int(sel.sum()),
                 "center": self.vertices[sel].mean(axis=0).tolist() if sel.any() else None,
             }
@@ -145,7 +149,7 @@ class Part321Prediction:
         }
 
 
-def build_backbone(cfg: Part321Config) -> torch.nn.Module:
+def build_backbone(cfg: Part321Config) -> FeatureCNN | HFBackbone:
     """Phi: the from-scratch CNN or the optional transformers backbone."""
     if cfg.backbone == "cnn":
         return FeatureCNN(FeatureCNNConfig(dim=cfg.feature_dim, stride=cfg.stride, widths=tuple(cfg.cnn_widths)))
@@ -176,7 +180,7 @@ class Part321:
         self.device = resolve_device(device)
         self.config = config
         self.mesh: DeformableNeuralMesh | None = None
-        self.net: torch.nn.Module | None = None
+        self.net: FeatureCNN | HFBackbone | None = None
         self.meta: dict = {}
 
     # ------------------------------------------------------------------ training
@@ -206,6 +210,7 @@ class Part321:
             progress: progress bars.
         """
         cfg = self.config
+        assert template.labels is not None  # set by PartMesh.__post_init__
         if (template.labels < 0).all():
             raise PartliftError(f"template {template.name!r} has no part labels: Part321 needs one annotated mesh")
         if not images:
@@ -281,8 +286,21 @@ class Part321:
     def features(self, image: np.ndarray) -> torch.Tensor:
         """(C, h, w) feature map of an image already at the model's input size."""
         self._check()
+        assert self.net is not None  # checked by _check
         with torch.no_grad(), torch_threads(self.config.inference.threads), torch.device(self.device):
             return self.net(image_tensor(image).to(self.device))[0]
+
+    @overload
+    def predict(
+        self, image: np.ndarray, camera: Camera | None = ..., config: InferenceConfig | None = ...,
+        variants: None = ..., use_camera_distance: bool = ...,
+    ) -> Part321Prediction: ...
+
+    @overload
+    def predict(
+        self, image: np.ndarray, camera: Camera | None = ..., config: InferenceConfig | None = ..., *,
+        variants: dict[str, InferenceConfig], use_camera_distance: bool = ...,
+    ) -> dict[str, Part321Prediction]: ...
 
     def predict(
         self,
@@ -303,6 +321,7 @@ class Part321:
             use_camera_distance: start from ``camera``'s distance instead of the training median.
         """
         self._check()
+        assert self.mesh is not None  # checked by _check
         t0 = time.perf_counter()
         img = np.asarray(image)
         h0, w0 = self.meta["image_size"]
@@ -334,6 +353,7 @@ class Part321:
 
     def _prediction(self, res: InferenceResult, camera: Camera) -> Part321Prediction:
         mesh = self.mesh
+        assert mesh is not None  # checked by _check in predict
         cam = Camera.from_pose(res.azimuth, res.elevation, res.theta, res.distance, camera.fx, camera.width,
                                camera.height, principal=(camera.cx, camera.cy))
         cam = replace(cam, fy=camera.fy)
@@ -345,6 +365,7 @@ class Part321:
         ident = Camera(np.eye(3), np.zeros(3), camera.fx, camera.fy, camera.cx, camera.cy, camera.width,
                        camera.height, znear=1e-3, zfar=1e4)
         frag = rasterize(verts, mesh.faces, ident, num_threads=1)
+        assert frag.bary is not None  # with_bary defaults to True
         mask = nearest_corner_labels(frag.face_ids, frag.bary, mesh.faces, mesh.labels)[0].astype(np.int64)
         return Part321Prediction(
             azimuth=res.azimuth, elevation=res.elevation, theta=res.theta, distance=res.distance, camera=cam,
@@ -356,6 +377,7 @@ class Part321:
     def save(self, folder: str | Path) -> Path:
         """Write config.json, meta.json, neural_mesh.pt and feature_net.pt into ``folder``."""
         self._check()
+        assert self.mesh is not None and self.net is not None  # checked by _check
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         write_json_atomic(folder / "config.json",

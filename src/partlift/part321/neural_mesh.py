@@ -86,10 +86,11 @@ class DeformableNeuralMesh:
         shape_names: tuple[str, ...] = ("template",), seed: int = 0,
     ) -> DeformableNeuralMesh:
         """A neural mesh on an annotated template with randomly initialised unit features."""
+        assert template.labels is not None  # set by PartMesh.__post_init__
         return DeformableNeuralMesh(
             vertices=template.vertices, faces=template.faces,
             features=init_features(len(template.vertices), feature_dim, seed),
-            labels=template.labels, part_names=template.part_names, deformer=deformer,
+            labels=template.labels, part_names=tuple(template.part_names), deformer=deformer,
             shape_names=tuple(shape_names), category=template.category,
         )
 
@@ -104,6 +105,7 @@ class DeformableNeuralMesh:
 
     @property
     def latent_dim(self) -> int:
+        assert self.latents is not None  # set by __post_init__
         return int(self.latents.shape[1])
 
     def groups(self) -> np.ndarray:
@@ -112,6 +114,7 @@ class DeformableNeuralMesh:
 
     def clutter_mean(self) -> np.ndarray:
         """(C,) float32 normalised mean clutter feature (NeMo's single background competitor)."""
+        assert self.clutter is not None  # set by __post_init__
         if len(self.clutter) == 0:
             return np.zeros(self.feature_dim, dtype=np.float32)
         m = self.clutter.mean(axis=0)
@@ -123,6 +126,7 @@ class DeformableNeuralMesh:
         z = self.latents if latents is None else np.asarray(latents, dtype=np.float32)
         if self.deformer is None:
             return self.vertices.copy()
+        assert z is not None  # latents are set by __post_init__
         return self.deformer.predict(self.vertices, z)
 
     def to_part_mesh(self, vertices: np.ndarray | None = None) -> PartMesh:
