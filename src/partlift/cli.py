@@ -90,7 +90,7 @@ def cli(debug: bool) -> None:
     """partlift: parts of 3D objects across 2D images and 3D shapes (PartSTAD, Part321)."""
 
 
-def one_line(message: str) -> str:
+def one_line(message: object) -> str:
     """``message`` on one line (multi-line library messages joined with '; ')."""
     return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
 

@@ -46,7 +46,7 @@ def parse_views(spec: str) -> list[tuple[float, float]]:
 
     spec = spec.strip()
     if spec == "partslip":
-        return [tuple(map(float, v)) for v in PARTSLIP_VIEWS]
+        return [(float(e), float(a)) for e, a in PARTSLIP_VIEWS]
     if spec.startswith("orbit:"):
         try:
             n = int(spec.split(":", 1)[1])
@@ -88,8 +88,9 @@ def parse_views(spec: str) -> list[tuple[float, float]]:
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None,
               help="Label sidecar (default: <mesh stem>.labels.json beside the mesh, if present).")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
-def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fov: float, normalize: str,
-           cull_backfaces: bool, labels_path: Path | None, force: bool) -> None:
+def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fov: float,
+           normalize: Literal["sphere", "box", "none"], cull_backfaces: bool, labels_path: Path | None,
+           force: bool) -> None:
     """Render MESH from several views on the CPU.
 
     Writes per view: view_NNN.png (shaded), view_NNN_parts.png (part colours), view_NNN_depth.npy,
@@ -122,6 +123,7 @@ def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fo
         p.unlink()
         stale.append(p.name)
     written: list[Path] = []
+    assert part_mesh.labels is not None  # set by PartMesh.__post_init__
     has_labels = bool((part_mesh.labels >= 0).any())
     for k, cam in enumerate(tqdm(cameras, desc="render", unit="view", disable=len(cameras) < 4)):
         # the shaded view shows the surface: its own colours, or plain grey - never the part colours

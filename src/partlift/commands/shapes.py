@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -87,7 +88,8 @@ def export(category: str, n: int, seed: int, out: Path, fmt: str, force: bool) -
     info = category_info(category)
     claim_output_dir(out, "shapes-export", force=force,
                      recognise=lambda p: any(p.glob("*.corr.npz")) and (p / "manifest.json").is_file())
-    manifest = {"category": info.name, "kind": info.kind, "part_names": list(info.part_names), "instances": []}
+    manifest: dict[str, Any] = {"category": info.name, "kind": info.kind, "part_names": list(info.part_names),
+                                "instances": []}
     for s in range(seed, seed + n):
         mesh = generate(info.name, s)
         mesh_path = out / f"{mesh.name}.{fmt}"

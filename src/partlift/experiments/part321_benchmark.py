@@ -143,6 +143,7 @@ def _train_baseline(settings, root, model: Part321, progress, log, workdir: Path
                                                 data.template.part_names, progress=progress)
     log(f"  trained the 2D baseline in {base.seconds:.0f} s")
     if path is not None:
+        assert workdir is not None and stamp is not None  # set together with path
         base.save(path)
         (workdir / "baseline2d_seconds.json").write_text(json.dumps({"seconds": base.seconds}))
         stamp.write_text(key)

@@ -29,7 +29,7 @@ from partlift.part321.inference import InferenceConfig, ablation_config
 from partlift.part321.model import Part321, Part321Prediction
 
 Part321Method = Literal["part321", "wo_scaling", "wo_constraint", "wo_deformation"]
-METHODS: tuple[str, ...] = typing.get_args(Part321Method)
+METHODS: tuple[Part321Method, ...] = typing.get_args(Part321Method)
 BASELINE = "seg2d_baseline"
 
 

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split as load_split
 from partlift.errors import ReadError
 from partlift.validation import bounded, validate_config
+
+if TYPE_CHECKING:
+    from partlift.geometry.pointcloud import PartPointCloud
+    from partlift.partstad.proposals.learned import LearnedProposer
 
 # ============================================================================================ data
 
@@ -110,13 +114,18 @@ class _CategoryRun:
     timing: dict = field(default_factory=dict)
 
 
+def _ground_truth(cloud: PartPointCloud) -> tuple[np.ndarray, np.ndarray]:
+    assert cloud.labels is not None and cloud.instances is not None  # set by PartPointCloud.__post_init__
+    return cloud.labels, cloud.instances
+
+
 def _save_result(path: Path, rows: list[dict], info: dict) -> None:
     arrays = {}
     for i, r in enumerate(rows):
         for k, v in r.items():
             arrays[f"{i}_{k}"] = np.asarray(v)
     tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
+    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
     tmp.replace(path)
     path.with_suffix(".json").write_text(json.dumps(info))
 
@@ -147,7 +156,7 @@ def _base_config(settings: BenchSettings):
 
 
 def _trained_proposer(base, names: tuple[str, ...], few: list, cdir: Path, category: str, progress: bool,
-                      log: Callable[[str], None], device: str = "cpu") -> tuple[object, float]:
+                      log: Callable[[str], None], device: str = "cpu") -> tuple[LearnedProposer, float]:
     """The category's learned proposer and its training seconds: reused from ``cdir`` when one was
     trained with the same settings, else trained on the few-shot shapes and saved."""
     from partlift.experiments.stages import fingerprint
@@ -270,7 +279,7 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
     base = _base_config(settings)
     cdir = workdir / category
     cdir.mkdir(parents=True, exist_ok=True)
-    run = _CategoryRun(category, names, [s.name for s in test], [(s.labels, s.instances) for s in test])
+    run = _CategoryRun(category, names, [s.name for s in test], [_ground_truth(s) for s in test])
     proposer, train_s = _trained_proposer(base, names, few, cdir, category, progress, log, settings.device)
     timing: dict = {"proposer_train_s": train_s}
     t = time.perf_counter()
@@ -337,7 +346,7 @@ def evaluate_runs(runs: list[_CategoryRun], methods: tuple[str, ...]) -> dict:
         if not ious:
             continue
         sem = semantic_miou_from_ious(ious, names).table
-        entry = {"miou": sem.overall, "map50_part_aware": None, "map50_part_agnostic": None,
+        entry: dict[str, Any] = {"miou": sem.overall, "map50_part_aware": None, "map50_part_agnostic": None,
                  "per_category": {c: {"miou": sem.per_category[c], "per_part_miou": sem.per_part.get(c, {}),
                                       "map50_part_aware": None, "map50_part_agnostic": None}
                                   for c in sem.per_category}}
@@ -413,7 +422,7 @@ def format_bench(result: dict) -> str:
     rows += [[f"  {k}", f"{v:.3f}"] for k, v in t["inference_stages_s"].items()]
     rows += [["proposer training per category", f"{t['proposer_train_s']:.0f}"],
              ["preprocessing per category", f"{t['preprocess_s']:.0f}"]]
-    fits = {}
+    fits: dict[str, list[float]] = {}
     for c in t["per_category"].values():
         for k, v in c.get("weights_fit_s", {}).items():
             fits.setdefault(k, []).append(v)

@@ -207,7 +207,7 @@ def superpoint_ratios(
     sp = np.asarray(superpoints, dtype=np.int64)
     counts = superpoint_view_counts(views, sp, num_superpoints)
     p = len(props)
-    inside = np.zeros(num_superpoints * p, dtype=np.float64)
+    inside: np.ndarray = np.zeros(num_superpoints * p, dtype=np.float64)
     ent_prop = incidence.proposal_of_entry()
     np.add.at(inside, sp[incidence.points] * p + ent_prop, 1.0)
     inside = inside.reshape(num_superpoints, p)

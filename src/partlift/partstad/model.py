@@ -233,6 +233,7 @@ class PartSTAD:
 
     def _weights(self, ts: _TrainShape) -> torch.Tensor:
         if self.config.weights == "learned":
+            assert self.net is not None  # built by fit for learned weights
             return self.net(ts.feats, ts.geom)
         if self.config.weights == "confidence":
             return self.config.weight_net.tau * ts.score
@@ -322,6 +323,7 @@ class PartSTAD:
         with torch.no_grad():
             for t in shapes:
                 preds.append(self._sp_labels(t)[0][t.ps.superpoints])
+                assert t.ps.labels is not None  # training and validation shapes are labelled
                 gts.append(t.ps.labels)
         names = [str(c) for c in range(self.num_parts)]
         return semantic_miou({"val": preds}, {"val": gts}, {"val": names}).table.overall

@@ -60,7 +60,7 @@ class ShapeCache:
             return
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(f".{p.stem}.tmp{os.getpid()}.npz")
-        np.savez_compressed(tmp, **arrays)
+        np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
         os.replace(tmp, p)
 
 

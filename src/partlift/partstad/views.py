@@ -51,6 +51,7 @@ class ShapeViews:
     @property
     def size(self) -> tuple[int, int]:
         """(H, W) in pixels (kept when the images are dropped to save memory)."""
+        assert self.hw is not None  # set by __post_init__
         return self.hw
 
     def pixel_of(self, view: int, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

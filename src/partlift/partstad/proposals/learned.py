@@ -390,11 +390,10 @@ class LearnedProposer:
             y0, y1 = int(b[1] * sy), max(int(math.ceil(b[3] * sy)), int(b[1] * sy) + 1)
             x0, x1 = int(b[0] * sx), max(int(math.ceil(b[2] * sx)), int(b[0] * sx) + 1)
             pooled.append(bott[:, y0:y1, x0:x1].mean((1, 2)))
-        pooled = torch.stack(pooled)
         box_area = np.maximum((box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]), 1.0)
         extra = np.stack([sc, th, np.sqrt(area[:, 0].numpy() / (h * w)), area[:, 0].numpy() / box_area,
                           bmean[:, 0].numpy()], axis=1)
-        return np.concatenate([dec.numpy(), pooled.numpy(), cls.numpy(), extra], axis=1).astype(np.float32)
+        return np.concatenate([dec.numpy(), torch.stack(pooled).numpy(), cls.numpy(), extra], axis=1).astype(np.float32)
 
     def with_config(self, config: LearnedProposerConfig) -> LearnedProposer:
         """A proposer sharing this one's trained network with other inference settings
