@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from partlift.render.camera import PARTSLIP_VIEWS
 from partlift.validation import bounded, validate_config
@@ -263,12 +263,12 @@ class PartSTADConfig:
 # ---------------------------------------------------------------------------------------------- JSON
 
 
-def config_to_dict(cfg) -> dict:
+def config_to_dict(cfg: Any) -> dict:
     """A JSON-ready dict of a (nested) config dataclass; tuples become lists."""
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
 
 
-def config_hash(*parts) -> str:
+def config_hash(*parts: object) -> str:
     """A short stable hash of configs / plain values (keys the preprocessing cache)."""
     blob = json.dumps(
         [config_to_dict(p) if dataclasses.is_dataclass(p) else p for p in parts], sort_keys=True, default=str

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -42,7 +44,7 @@ from partlift.partstad.config import (
 )
 from partlift.partstad.losses import ce_loss, mriou_loss, superpoint_soft_labels
 from partlift.partstad.pipeline import LiftInputs, PreparedShape, Preprocessor, ShapeCache
-from partlift.partstad.proposals import build_proposer, proposer_from_state
+from partlift.partstad.proposals import Proposer, build_proposer, proposer_from_state
 from partlift.partstad.threads import torch_threads
 from partlift.partstad.voting import (
     Instances,
@@ -55,6 +57,8 @@ from partlift.partstad.weight_net import WeightNet, proposal_geometry
 
 MODEL_FORMAT = "partlift-partstad"
 MODEL_VERSION = 1
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,7 +110,8 @@ class PartSTAD:
             geometry stay on the CPU.
     """
 
-    def __init__(self, config: PartSTADConfig | None = None, proposer=None, cache_dir=None, *,
+    def __init__(self, config: PartSTADConfig | None = None, proposer: Proposer | None = None,
+                 cache_dir: str | os.PathLike | None = None, *,
                  category: str = "", part_names: Sequence[str] = (), device: str | torch.device = "cpu") -> None:
         self.device = resolve_device(device)
         self.config = config or PartSTADConfig()
@@ -120,7 +125,7 @@ class PartSTAD:
         self.history: list[dict] = []
         self.best_epoch = -1
         self._pre: Preprocessor | None = None
-        self._pre_source = None
+        self._pre_source: Proposer | None = None
 
     # ------------------------------------------------------------------------------ setup
     @property
@@ -144,10 +149,12 @@ class PartSTAD:
             return self.config.use_masks, self.config.voting.min_visible, self.config.voting.whole_object_ratio
         return self.config.use_masks, self.config.train.min_visible, None
 
-    def voting_proposer(self):
+    def voting_proposer(self) -> Proposer:
         """The proposer whose proposals this model votes with: PartSLIP-style voting (unit weights)
         uses the learned proposer's ``unweighted_thresholds``, the weighted variants its
         ``thresholds`` (both chosen on the validation split; docs/PARTSTAD.md)."""
+        if self.proposer is None:
+            raise RuntimeError("this PartSTAD model has no proposer yet (fit or load it)")
         if self._partslip_mode() and hasattr(self.proposer, "for_unweighted_voting"):
             return self.proposer.for_unweighted_voting()
         return self.proposer
@@ -161,7 +168,8 @@ class PartSTAD:
             self._pre_source = self.proposer
         return self._pre
 
-    def prepare(self, cloud, colors=None, name: str = "", keep_images: bool = False) -> PreparedShape:
+    def prepare(self, cloud: PartPointCloud | np.ndarray, colors: np.ndarray | None = None, name: str = "",
+                keep_images: bool = False) -> PreparedShape:
         """Views, proposals and superpoints of one cloud (cached if ``cache_dir`` is set)."""
         return self.preprocessor().prepare(cloud, colors, name=name, category=self.category, keep_images=keep_images)
 
@@ -258,12 +266,14 @@ class PartSTAD:
             return ce_loss(p[v], ts.soft[v], ts.sizes[v])
         return mriou_loss(p[:, 1:], ts.soft[:, 1:], ts.sizes)
 
-    def _fit_weights(self, train_ps, val_ps, progress, log) -> None:
+    def _fit_weights(self, train_ps: Sequence[PreparedShape], val_ps: Sequence[PreparedShape], progress: bool,
+                     log: Callable[[str], None]) -> None:
         tc = self.config.train
         if tc.loss not in ("mriou", "ce"):
             raise ValueError(f"unknown loss {tc.loss!r}; use 'mriou' or 'ce'")
         torch.manual_seed(tc.seed)
         rng = np.random.default_rng(tc.seed)
+        assert self.proposer is not None  # set by fit
         feat_dim = self.proposer.feature_dim
         with torch.device("cpu"):  # seeded initial weights identical on every device
             net = WeightNet(feat_dim, self.config.weight_net) if self.config.weights == "learned" else None
@@ -353,7 +363,8 @@ class PartSTAD:
                 f"not {category!r}; train one with `partlift train partstad --category {category}`"
             )
 
-    def predict(self, cloud, colors: np.ndarray | None = None, instances: bool = True) -> Prediction:
+    def predict(self, cloud: PartPointCloud | np.ndarray, colors: np.ndarray | None = None,
+                instances: bool = True) -> Prediction:
         """Segment a :class:`PartPointCloud` or raw (N, 3) points (NaN rows allowed, labelled -1).
 
         The cloud is normalised to the unit sphere internally; labels refer to the input order.
@@ -396,10 +407,11 @@ class PartSTAD:
         return Prediction(semantic, Instances(ids, ins.labels, ins.scores), lab, ps.superpoints, timings)
 
     # ------------------------------------------------------------------------------ persistence
-    def save(self, path) -> Path:
+    def save(self, path: str | os.PathLike) -> Path:
         """Write the model folder: ``config.json``, ``model.json``, ``weights.pt``, ``proposer/``."""
         if not self.is_fitted:
             raise RuntimeError("cannot save an unfitted PartSTAD model")
+        assert self.proposer is not None  # is_fitted
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         (path / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2))
@@ -417,7 +429,8 @@ class PartSTAD:
         return path
 
     @staticmethod
-    def load(path, cache_dir=None, device: str | torch.device = "cpu") -> PartSTAD:
+    def load(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
+             device: str | torch.device = "cpu") -> PartSTAD:
         """Load a folder written by :meth:`save`, its torch parts on ``device``."""
         path = Path(path)
         for name in ("config.json", "model.json"):
@@ -453,13 +466,13 @@ class PartSTAD:
         m.proposer = proposer_from_state(m.config, m.part_names, path / "proposer", m.device)
         return m
 
-    def variant(self, **changes) -> PartSTAD:
+    def variant(self, **changes: Any) -> PartSTAD:
         """An unfitted copy with ``config`` fields replaced, sharing this model's proposer."""
         return PartSTAD(replace(self.config, **changes), proposer=self.proposer, cache_dir=self.cache_dir,
                         category=self.category, part_names=self.part_names, device=self.device)
 
 
-def _progress(it, enabled: bool, desc: str):
+def _progress(it: Iterable[T], enabled: bool, desc: str) -> Iterable[T]:
     if not enabled:
         return it
     from tqdm import tqdm

@@ -8,6 +8,7 @@ PartSTAD's weight network reads; GLIP's box feature in the paper).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -107,4 +108,12 @@ class Proposer(Protocol):
 
     def propose(self, views: ShapeViews, shape: PartPointCloud) -> Proposals:
         """Proposals for ``views`` of ``shape`` (only ground-truth proposers read ``shape``'s labels)."""
+        ...
+
+    def cache_key(self) -> str:
+        """Names the settings and weights the proposals depend on (a preprocessing-cache key)."""
+        ...
+
+    def save(self, path: Path) -> None:
+        """Write the folder :func:`~partlift.partstad.proposals.proposer_from_state` reads."""
         ...
