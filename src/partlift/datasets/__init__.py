@@ -12,6 +12,23 @@ Attributes are imported lazily so that light submodules (``partnete_meta``) stay
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the real types for type checkers and editors; at run time names load on first use
+    from partlift.datasets.cache import default_cache_dir, ensure_embedded_dataset
+    from partlift.datasets.dst_format import dst_camera, dst_pose, load_dst_annotation
+    from partlift.datasets.images import ImageDatasetConfig, generate_image_dataset, quick_image_config
+    from partlift.datasets.loaders import (
+        ImageDataset,
+        ImageSample,
+        iter_partnete,
+        list_partnete_shapes,
+        load_mesh_folder,
+        load_partnete_meta,
+    )
+    from partlift.datasets.materials import MaterialConfig, assign_materials
+    from partlift.datasets.points import PointsDatasetConfig, generate_points_dataset, quick_points_config
+    from partlift.datasets.poses import PoseSampling
 
 _EXPORTS = {
     "ImageDatasetConfig": "partlift.datasets.images",
@@ -36,10 +53,31 @@ _EXPORTS = {
     "PoseSampling": "partlift.datasets.poses",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ImageDataset",
+    "ImageDatasetConfig",
+    "ImageSample",
+    "MaterialConfig",
+    "PointsDatasetConfig",
+    "PoseSampling",
+    "assign_materials",
+    "default_cache_dir",
+    "dst_camera",
+    "dst_pose",
+    "ensure_embedded_dataset",
+    "generate_image_dataset",
+    "generate_points_dataset",
+    "iter_partnete",
+    "list_partnete_shapes",
+    "load_dst_annotation",
+    "load_mesh_folder",
+    "load_partnete_meta",
+    "quick_image_config",
+    "quick_points_config",
+]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'partlift.datasets' has no attribute {name!r}")

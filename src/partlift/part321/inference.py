@@ -394,7 +394,10 @@ def infer_variants(
         return out
 
 
-def _pose_stage(mesh, feature, clu, setup, cfg, initial_pose):
+def _pose_stage(
+    mesh: DeformableNeuralMesh, feature: torch.Tensor, clu: torch.Tensor, setup: RenderSetup, cfg: InferenceConfig,
+    initial_pose: tuple[float, float, float] | None,
+) -> tuple[dict[str, torch.Tensor], np.ndarray, dict[str, list], dict[str, float]]:
     seconds: dict[str, float] = {}
     losses: dict[str, list] = {}
     t0 = time.perf_counter()

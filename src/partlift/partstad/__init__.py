@@ -8,6 +8,25 @@ Main entry points (imported lazily): :class:`PartSTAD` (``fit`` / ``predict`` / 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the real types for type checkers and editors; at run time names load on first use
+    from partlift.partstad.config import (
+        LearnedProposerConfig,
+        NoiseConfig,
+        PartSTADConfig,
+        ProposerConfig,
+        SuperpointConfig,
+        TrainConfig,
+        ViewConfig,
+        VotingConfig,
+        WeightNetConfig,
+    )
+    from partlift.partstad.model import PartSTAD, Prediction
+    from partlift.partstad.proposals.base import Proposals
+    from partlift.partstad.superpoints import compute_superpoints
+    from partlift.partstad.views import ShapeViews, render_views
+    from partlift.partstad.voting import Instances
 
 _EXPORTS = {
     "PartSTAD": "partlift.partstad.model",
@@ -28,10 +47,27 @@ _EXPORTS = {
     "ShapeViews": "partlift.partstad.views",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Instances",
+    "LearnedProposerConfig",
+    "NoiseConfig",
+    "PartSTAD",
+    "PartSTADConfig",
+    "Prediction",
+    "Proposals",
+    "ProposerConfig",
+    "ShapeViews",
+    "SuperpointConfig",
+    "TrainConfig",
+    "ViewConfig",
+    "VotingConfig",
+    "WeightNetConfig",
+    "compute_superpoints",
+    "render_views",
+]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'partlift.partstad' has no attribute {name!r}")
