@@ -224,7 +224,8 @@ class Part321:
         with torch.device("cpu"):  # correspondence and deformation run on the CPU (small networks)
             return self._fit(template, meshes, images, workdir, progress, seconds, t0)
 
-    def _fit(self, template, meshes, images, workdir, progress, seconds, t0) -> Part321:
+    def _fit(self, template: PartMesh, meshes: Sequence[PartMesh], images: Sequence[TrainImage],
+             workdir: str | Path | None, progress: bool, seconds: dict[str, float], t0: float) -> Part321:
         cfg = self.config
         matches = self.correspondences(template, meshes)
         targets = [m.vertices[idx] for m, idx in zip(meshes, matches, strict=True)]

@@ -152,6 +152,7 @@ class DeformableNeuralMesh:
         """Move the deformation network to ``device`` (the arrays stay NumPy; their cached tensors
         are made on the default device of the caller's ``torch.device`` context). Returns self."""
         if self.deformer is not None:
+            assert self.deformer.net is not None  # a mesh holds fitted deformers only
             self.deformer.net.to(device)
         self.invalidate()
         return self
