@@ -1,6 +1,6 @@
 """Canny edge maps with OpenCV's semantics, so 3D-DST's thresholds (100, 200) mean the same here.
 
-3D-DST calls ``cv2.Canny(img, 100, 200)`` (part321.md section 4.3). OpenCV's Canny does *no*
+3D-DST calls ``cv2.Canny(img, 100, 200)`` (docs/REFERENCES.md). OpenCV's Canny does *no*
 Gaussian pre-smoothing; it takes 3x3 Sobel derivatives of the 8-bit image (replicated border), the
 L1 magnitude ``|gx| + |gy|``, non-maximum suppression along the gradient direction quantised to
 0/45/90/135 degrees (tan 22.5 deg sectors; a pixel must be > its neighbour on one side and >= on
