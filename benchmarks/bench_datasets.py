@@ -1,6 +1,6 @@
 """Benchmark dataset generation: DST-Part3D-style images and PartNetE-style point clouds.
 
-Issue 5's target: 1000 images at 128 x 128 in <= 2 minutes with 2 workers. Prints wall-clock
+Target: 1000 images at 128 x 128 in <= 2 minutes with 2 workers. Prints wall-clock
 figures (including process start-up) for docs/BENCHMARKS.md, "Dataset generation":
 
     .venv/bin/python benchmarks/bench_datasets.py                 # 1000 images + 36 point clouds

@@ -4,7 +4,7 @@
                                                      [--json OUT] [--scaling-model MODEL_DIR]
 
 PartSLIP's superpoints (L0 cut pursuit, k = 10, [normal, 0.3 rgb], reg 0.05, merge <= 10 points;
-partstad.md section 3) on the first ``--shapes`` test clouds of every embedded category: how many
+its src/gen_superpoint.py) on the first ``--shapes`` test clouds of every embedded category: how many
 superpoints, how pure they are (``partlift.metrics.oversegmentation``), how many of the parts'
 borders they follow (edge boundary recall on the 10-NN graph), and seconds per cloud. Then a sweep of
 ``reg`` on Chair (PartSLIP's README: reg sets the granularity), and a figure: per category, one view

@@ -1,7 +1,9 @@
 """The configs' defaults are the constants of the public PartSLIP / PartSTAD code.
 
-The expected values are written out here from ../shared/research/partstad.md (sections 2-5), not read
-back from the configs, so changing a default without changing this spec table fails.
+The expected values are written out here from the public code (PartSLIP's ``src/render_pc.py``,
+``src/gen_superpoint.py``, ``src/bbox2seg.py``; PartSTAD's ``partstad/models.py``, ``src/sp_utils.py``,
+``run_partstad.py``; docs/REFERENCES.md), not read back from the configs, so changing a default
+without changing this spec table fails.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ from partlift.partstad.config import PartSTADConfig
 from partlift.partstad.model import PartSTAD
 from partlift.partstad.views import render_views, view_cameras
 
-# partstad.md section 2: [elevation, azimuth] in degrees
+# PartSLIP's src/render_pc.py: [elevation, azimuth] in degrees
 PARTSLIP_VIEW_LIST = [(10, 0), (10, 90), (10, 180), (10, 270), (40, 0), (40, 120), (40, 240), (-20, 60),
                       (-20, 180), (-20, 300)]
 
 SPEC = {
-    # section 2: rendering
+    # rendering (PartSLIP src/render_pc.py)
     ("views", "distance"): 2.2,
     ("views", "fov"): 60.0,
-    # section 3: superpoints
+    # superpoints (PartSLIP src/gen_superpoint.py)
     ("superpoints", "k"): 10,
     ("superpoints", "reg"): 0.05,
     ("superpoints", "color_weight"): 0.3,
@@ -30,7 +32,7 @@ SPEC = {
     ("superpoints", "min_size"): 10,
     ("superpoints", "normal_radius"): 0.1,
     ("superpoints", "normal_max_nn"): 30,
-    # section 4: voting and instances
+    # voting and instances (PartSLIP src/bbox2seg.py)
     ("voting", "null_threshold"): 0.5,
     ("voting", "whole_object_ratio"): 0.98,
     ("voting", "adjacency_threshold"): 0.02,
@@ -39,7 +41,7 @@ SPEC = {
     ("voting", "instance_iou"): 0.5,
     ("voting", "small_parts"): ("handle", "button", "wheel", "knob", "switch", "bulb", "shaft", "touchpad",
                                 "camera", "screw"),
-    # section 5: weight network and optimisation
+    # weight network and optimisation (PartSTAD partstad/models.py, src/sp_utils.py, run_partstad.py)
     ("weight_net", "tau"): 10.0,
     ("weight_net", "pos_enc"): True,
     ("weight_net", "num_freqs"): 10,

@@ -1,89 +1,52 @@
-"""Canny edge maps with OpenCV's semantics, so 3D-DST's thresholds (100, 200) mean the same here.
+"""Canny edge maps computed as 3D-DST computes its ControlNet conditions: with OpenCV itself.
 
-3D-DST calls ``cv2.Canny(img, 100, 200)`` (part321.md section 4.3). OpenCV's Canny does *no*
-Gaussian pre-smoothing; it takes 3x3 Sobel derivatives of the 8-bit image (replicated border), the
-L1 magnitude ``|gx| + |gy|``, non-maximum suppression along the gradient direction quantised to
-0/45/90/135 degrees (tan 22.5 deg sectors; a pixel must be > its neighbour on one side and >= on
-the other), and hysteresis: pixels above ``high`` are edges, pixels above ``low`` are edges when
-8-connected to an edge through such pixels. Thresholds are therefore in units of the L1 Sobel
-magnitude of 0-255 intensities, which is why ``skimage.feature.canny`` (Gaussian smoothing,
-L2 magnitude of float images) needs different numbers; we implement OpenCV's variant directly.
-Colour images are converted to grey with BT.601 weights (OpenCV's ``COLOR_RGB2GRAY``).
+3D-DST reads each render as RGB (alpha dropped) and calls ``cv2.Canny(image, 100, 200)``: aperture
+3, L1 gradient magnitude, no Gaussian pre-smoothing (sources: docs/REFERENCES.md). Calling OpenCV
+rather than re-implementing it keeps every tie-break of its non-maximum suppression and hysteresis,
+so the thresholds mean exactly what they mean there. Two consequences worth knowing:
+
+- thresholds are on ``|gx| + |gy|`` of 3x3 Sobel derivatives of 0-255 intensities, so they are not
+  interchangeable with ``skimage.feature.canny``'s (smoothed, L2, float images);
+- a colour image is not converted to grey: per pixel OpenCV uses the channel with the largest
+  gradient magnitude, so an edge between two colours of equal brightness is still found.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
-TAN_22_5 = np.tan(np.radians(22.5))
-TAN_67_5 = np.tan(np.radians(67.5))
+APERTURE_SIZE = 3
+L2_GRADIENT = False
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """(H, W) or (H, W, 3) image -> (H, W) float64 grey in 0..255 (BT.601, rounded like OpenCV)."""
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image -> C-contiguous uint8 grey or RGB.
+
+    Float images are taken as [0, 1] and rounded to 0..255; an alpha channel is dropped.
+    """
     img = np.asarray(image)
+    if img.ndim == 3 and img.shape[2] in (1, 3, 4):
+        img = img[..., 0] if img.shape[2] == 1 else img[..., :3]
+    elif img.ndim != 2:
+        raise ValueError(f"expected an (H, W) or (H, W, 1|3|4) image, got shape {img.shape}")
     if img.dtype != np.uint8:
-        img = np.clip(np.round(np.asarray(img, dtype=np.float64) * 255.0), 0, 255)
-    img = img.astype(np.float64)
-    if img.ndim == 3:
-        img = np.round(img[..., 0] * 0.299 + img[..., 1] * 0.587 + img[..., 2] * 0.114)
-    return img
-
-
-def sobel(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """3x3 Sobel derivatives (gx along columns, gy along rows) with a replicated border."""
-    g = np.pad(np.asarray(gray, dtype=np.float64), 1, mode="edge")
-    gx = (g[:-2, 2:] + 2 * g[1:-1, 2:] + g[2:, 2:]) - (g[:-2, :-2] + 2 * g[1:-1, :-2] + g[2:, :-2])
-    gy = (g[2:, :-2] + 2 * g[2:, 1:-1] + g[2:, 2:]) - (g[:-2, :-2] + 2 * g[:-2, 1:-1] + g[:-2, 2:])
-    return gx, gy
-
-
-def non_maximum_suppression(gx: np.ndarray, gy: np.ndarray, low: float) -> np.ndarray:
-    """(H, W) float64 L1 magnitude where it is a local maximum across the edge and > ``low``, else 0."""
-    mag = np.abs(gx) + np.abs(gy)
-    h, w = mag.shape
-    m = np.pad(mag, 1)  # zero border: outside pixels never suppress
-    c = m[1:-1, 1:-1]
-    ax, ay = np.abs(gx), np.abs(gy)
-    horizontal = ay <= TAN_22_5 * ax  # gradient along x: compare left / right
-    vertical = ay > TAN_67_5 * ax  # gradient along y: compare up / down
-    diagonal = ~horizontal & ~vertical
-    same_sign = (gx * gy) > 0  # gradient towards (+x, +y): compare (i-1, j-1) and (i+1, j+1)
-
-    def nb(di: int, dj: int) -> np.ndarray:
-        return m[1 + di : 1 + di + h, 1 + dj : 1 + dj + w]
-
-    keep = np.zeros_like(mag, dtype=bool)
-    keep |= horizontal & (c > nb(0, -1)) & (c >= nb(0, 1))
-    keep |= vertical & (c > nb(-1, 0)) & (c >= nb(1, 0))
-    keep |= diagonal & same_sign & (c > nb(-1, -1)) & (c >= nb(1, 1))
-    keep |= diagonal & ~same_sign & (c > nb(-1, 1)) & (c >= nb(1, -1))
-    return np.where(keep & (mag > low), mag, 0.0)
-
-
-def hysteresis(candidates: np.ndarray, high: float) -> np.ndarray:
-    """Keep the 8-connected components of ``candidates > 0`` that contain a value > ``high``."""
-    lab, n = ndimage.label(candidates > 0, structure=np.ones((3, 3), dtype=bool))
-    if n == 0:
-        return np.zeros(candidates.shape, dtype=bool)
-    strong = np.zeros(n + 1, dtype=bool)
-    strong[np.unique(lab[candidates > high])] = True
-    strong[0] = False
-    return strong[lab]
+        img = np.clip(np.round(np.asarray(img, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(img)
 
 
 def canny(image: np.ndarray, low: float = 100.0, high: float = 200.0) -> np.ndarray:
-    """OpenCV-style Canny edges of an 8-bit (or [0, 1] float) grey or RGB image.
+    """OpenCV Canny edges (3D-DST's call) of an 8-bit (or [0, 1] float) grey or RGB image.
 
     Args:
-        image: (H, W) or (H, W, 3), uint8 0..255 or float in [0, 1].
-        low, high: hysteresis thresholds on the L1 Sobel magnitude (OpenCV's scale).
+        image: (H, W) or (H, W, 3) (a 4th, alpha, channel is ignored), uint8 0..255 or float in [0, 1].
+        low, high: hysteresis thresholds on the L1 Sobel magnitude (OpenCV's scale; swapped if
+            ``low > high``, as OpenCV does).
 
     Returns:
         (H, W) bool edge map.
     """
     if low > high:
         low, high = high, low
-    gx, gy = sobel(to_gray(image))
-    return hysteresis(non_maximum_suppression(gx, gy, low), high)
+    edges = cv2.Canny(to_uint8(image), float(low), float(high), apertureSize=APERTURE_SIZE, L2gradient=L2_GRADIENT)
+    return edges > 0

@@ -1,4 +1,4 @@
-"""Optional realistic images through diffusers' ControlNet pipelines, as 3D-DST does (part321.md 4.3).
+"""Optional realistic images through diffusers' ControlNet pipelines, as 3D-DST does (docs/REFERENCES.md).
 
 Two backends, both loaded **from local folders only** (never from the hub):
 

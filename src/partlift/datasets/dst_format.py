@@ -1,4 +1,4 @@
-"""3D-DST / DSPart annotation dicts -> partlift cameras and poses (part321.md section 4.2).
+"""3D-DST / DSPart annotation dicts -> partlift cameras and poses (fields: docs/REFERENCES.md).
 
 3D-DST renders with Blender (z up). Each image has a pickled dict (``np.load(p, allow_pickle=True)
 .item()``) with ``theta`` (Blender azimuth), ``phi`` (polar angle from +z), ``dist``,

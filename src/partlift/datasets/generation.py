@@ -29,7 +29,8 @@ from partlift.geometry.io import atomic_write_bytes
 
 MANIFEST_FORMAT = "partlift-dataset-manifest"
 # Bumped when generated content changes for the same config, so cached datasets are rebuilt.
-DATASET_FORMAT_VERSION = 1
+# 2: edge maps come from OpenCV's Canny on the RGB render (1: own re-implementation on grey).
+DATASET_FORMAT_VERSION = 2
 
 
 # --------------------------------------------------------------------------------- writing files
@@ -107,7 +108,7 @@ def package_versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for name in ("partlift", "numpy", "scipy", "numba", "trimesh", "pillow", "scikit-image"):
+    for name in ("partlift", "numpy", "scipy", "numba", "trimesh", "pillow", "opencv-python-headless", "scikit-image"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -1,6 +1,6 @@
 """PartNetE-style coloured point-cloud datasets of procedural shapes (docs/FORMATS.md, "Datasets").
 
-Layout (PartSLIP's PartNet-Ensembled release, partstad.md section 1)::
+Layout (PartSLIP's PartNet-Ensembled release, Hugging Face dataset ``minghua/PartSLIP``)::
 
     <out>/meta.json                           {Category: [part names]} (PartNetE_meta.json order)
     <out>/split/{few_shot,val,test}.txt       one "<Category>/<shape_id>" per line

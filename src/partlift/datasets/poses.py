@@ -1,4 +1,4 @@
-"""Viewpoint sampling as 3D-DST does it (part321.md section 4.2), in partlift's pose convention.
+"""Viewpoint sampling as 3D-DST does it (``scripts/blender_render.py``), in partlift's pose convention.
 
 3D-DST places the Blender camera at ``dist (sin phi cos t, sin phi sin t, cos phi)`` (z up) with
 ``t`` the Blender azimuth and ``phi`` the polar angle from +z, and draws ``phi`` from a truncated

@@ -129,8 +129,8 @@ def render_view(
     # colours are premultiplied by coverage after the box filter: composite over the background
     rgb = col + (1.0 - cov[..., None]) * bg
     rgb8 = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
-    # Edges of the object alone over black: 3D-DST runs Canny on its transparent-film renders (read by
-    # OpenCV without alpha), so the ControlNet condition carries no background edges.
+    # Edges of the object alone over black: 3D-DST runs Canny on its transparent-film renders read as
+    # RGB without alpha, so the ControlNet condition carries no background edges.
     if canny_thresholds is not None:
         edges = canny(np.clip(np.round(col * 255.0), 0, 255).astype(np.uint8), *canny_thresholds)
     else:

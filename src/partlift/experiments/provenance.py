@@ -8,7 +8,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("partlift", "numpy", "scipy", "torch", "numba", "trimesh", "pillow", "matplotlib", "cut-pursuit-py")
+PACKAGES = ("partlift", "numpy", "scipy", "torch", "numba", "trimesh", "pillow", "matplotlib", "cut-pursuit-py",
+            "opencv-python-headless")
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:

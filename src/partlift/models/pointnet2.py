@@ -5,7 +5,7 @@ group, shared MLP, max-pool) and feature propagation (3-NN inverse-distance inte
 :class:`PointNet2Encoder` maps (B, N, 3) points to (B, N, dim) per-point features and a global code.
 
 :class:`CapsuleAtlasDecoder` reconstructs the cloud for self-supervised pretraining in the spirit
-of Canonical Capsules (part321.md section 5.1): per-point features give a soft assignment to K
+of Canonical Capsules (Sun et al., NeurIPS 2021; docs/REFERENCES.md): per-point features give a soft assignment to K
 capsules; each capsule's pose is the attention-weighted mean of its points, its descriptor the
 attention-weighted mean feature; an AtlasNet-style MLP per capsule folds a 2D grid into a surface
 patch around the capsule. Trained with a Chamfer loss, this makes the per-point features

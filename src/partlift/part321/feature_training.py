@@ -1,4 +1,4 @@
-"""Mesh-to-image correspondence training (Part321 section 4.3 and A.1.1; NeMo, part321.md section 1).
+"""Mesh-to-image correspondence training (Part321 section 4.3 and A.1.1; NeMo's constants, docs/REFERENCES.md).
 
 For every training image we know the pose and the template's vertices placed on the imaged mesh
 (the correspondence-deformed template). Each visible vertex k (depth test, Eq. 8) projects to a

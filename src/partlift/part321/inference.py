@@ -1,4 +1,4 @@
-"""Part321 inference by render-and-compare on features (section 4.4; NeMo, part321.md section 2).
+"""Part321 inference by render-and-compare on features (section 4.4; NeMo's solver, docs/REFERENCES.md).
 
 1. Score the 144 initial poses (12 azimuths x 4 elevations x 3 in-plane rotations) of the
    undeformed template without gradient and keep the best.

@@ -1,7 +1,7 @@
 """Losses of Part321 inference and training (torch).
 
 - :func:`fg_bg_score_loss`: NeMo's render-and-compare loss with a background competitor
-  (part321.md section 2): ``L = 1 - [mean_p max(obj_p, clu_p) - mean_p clu_p]``,
+  (NeMo's ``loss_fg_bg``): ``L = 1 - [mean_p max(obj_p, clu_p) - mean_p clu_p]``,
   ``obj_p = <F_p, F^_p>``, ``clu_p = <F_p, mean clutter feature>``; means over the whole map.
 - :func:`l2_recon_loss`: Eq. 4, ``sum_p ||F_p - F^_p||^2`` (reported as a mean over pixels).
 - :func:`consistency_loss`: Eq. 5 on vertex pairs of different parts that were closer than tau.

@@ -1,7 +1,8 @@
 """Frozen configuration dataclasses of the PartSTAD pipeline, with the papers' defaults.
 
-Constants come from the public PartSLIP / PartSTAD code (/work/shared/research/partstad.md);
-deviations made for a CPU are marked "CPU default" and explained in docs/PARTSTAD.md.
+Constants come from the public PartSLIP / PartSTAD code (``Colin97/PartSLIP``,
+``KAIST-Visual-AI-Group/PartSTAD``; file by file in docs/REFERENCES.md); deviations made for a CPU
+are marked "CPU default" and explained in docs/PARTSTAD.md.
 Every config round-trips through JSON (:func:`config_to_dict` /
 :func:`partlift.validation.config_from_dict`, re-exported here), and
 :func:`config_hash` keys the on-disk preprocessing cache.

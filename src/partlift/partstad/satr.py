@@ -1,6 +1,6 @@
 """SATR baselines on point clouds (PartSTAD's "SATR" and "SATR+SP" rows).
 
-SATR (Abdelreheem et al. 2023, partstad.md section 4) scores mesh faces per prompt from GLIP boxes;
+SATR (Abdelreheem et al., ICCV 2023; docs/REFERENCES.md) scores mesh faces per prompt from GLIP boxes;
 PartSTAD ran it on meshes made from the point clouds with PartSLIP's fine-tuned GLIP. Here it runs
 directly on the points, with the same proposals as every other method, and the mesh's geodesics
 replaced by shortest paths on the symmetric k-nearest-neighbour graph of the points:

@@ -1,6 +1,6 @@
 """Superpoints: L0 cut-pursuit over-segmentation of a point cloud (PartSLIP ``gen_superpoint``).
 
-Steps (partstad.md section 3): oriented normals (:mod:`partlift.partstad.normals`); directed
+Steps (PartSLIP's ``src/gen_superpoint.py``): oriented normals (:mod:`partlift.partstad.normals`); directed
 graph i -> each of its k=10 nearest neighbours; node features [normal, 0.3 rgb]; edge weight
 (1 / (lambda_e + d_ij / mean d + |f_i - f_j| / mean |f_i - f_j|))^2; cut pursuit with reg 0.05
 (``cut-pursuit-py``, MIT, the same L0 quadratic-fidelity algorithm as PartSLIP's libcp);

@@ -2,7 +2,7 @@
 
 PartSLIP renders the unit-sphere normalised cloud from 10 fixed views (800 px, FoV 60, distance 2.2,
 2 px splats, one point per pixel); a point is visible in a view iff it owns at least one pixel
-(partstad.md section 2). Screen coordinates follow partlift's pixel convention (u = column,
+(PartSLIP's ``src/render_pc.py``). Screen coordinates follow partlift's pixel convention (u = column,
 v = row, (0, 0) the top-left corner of the top-left pixel), which equals PyTorch3D's screen space,
 so a mask lookup is ``mask[int(v), int(u)]``.
 """

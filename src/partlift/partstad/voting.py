@@ -1,4 +1,4 @@
-"""Labelling superpoints from voting scores, and PartSLIP's instance merging (partstad.md section 4).
+"""Labelling superpoints from voting scores, and PartSLIP's instance merging (``src/bbox2seg.py``).
 
 Semantic decision (PartSLIP ``bbox2seg`` / PartSTAD ``score2seg``): a superpoint whose best score
 is below the null threshold stays unlabelled (-1); otherwise the small-part priority rule scans the

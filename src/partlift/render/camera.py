@@ -22,7 +22,7 @@ from partlift.geometry.transforms import (
     world_to_camera_rotation,
 )
 
-# PartSLIP's 10 fixed views, (elevation, azimuth) in degrees (partstad.md section 2).
+# PartSLIP's 10 fixed views, (elevation, azimuth) in degrees (its src/render_pc.py).
 PARTSLIP_VIEWS: tuple[tuple[float, float], ...] = (
     (10, 0), (10, 90), (10, 180), (10, 270),
     (40, 0), (40, 120), (40, 240),

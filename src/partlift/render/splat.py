@@ -1,4 +1,4 @@
-"""Point-cloud splatting (numba), PartSLIP's rendering setup (docs: research/partstad.md, section 2).
+"""Point-cloud splatting (numba), PartSLIP's rendering setup (``src/render_pc.py``, docs/REFERENCES.md).
 
 Each point is drawn as a screen-space disc of radius ``radius_px`` pixels around its projection: it
 covers every pixel whose centre (j + 0.5, i + 0.5) is within ``radius_px`` of it (distance <= r).

@@ -1,7 +1,7 @@
 """Grounding DINO (transformers) as a part detector, with PartSLIP-style prompt tuning.
 
 The prompt is the part names joined as GLIP's: ``"arm . back . leg ."`` (lower case). Prompt
-tuning (PartSLIP, partstad.md section 8) adds a learnable offset vector per part name to the text
+tuning (PartSLIP; its GLIP recipe tunes only such offsets) adds a learnable offset vector per part name to the text
 token embeddings of that name's tokens; every model weight stays frozen. Per image the detector
 returns its queries' boxes, a score per part (max over the part's tokens of the sigmoid logits)
 and the query's decoder embedding (``last_hidden_state``, d_model values; PartSTAD's 256-d box
