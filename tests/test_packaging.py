@@ -67,7 +67,7 @@ def collect_imports(source: str) -> tuple[dict[str, int], dict[str, int]]:
                 names = [child.module]
             for name in names:
                 top = name.split(".")[0]
-                if top in sys.stdlib_module_names or top in ("partlift", "__future__"):
+                if top in sys.stdlib_module_names or top in ("partlift", "__future__", "_typeshed"):
                     continue
                 (lazy if in_function else eager).setdefault(top, child.lineno)
             visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
