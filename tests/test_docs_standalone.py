@@ -27,6 +27,8 @@ PATTERNS = {
     "absolute machine path": re.compile(re.escape("/" + "work" + "/")),
     "research-note file": re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, _NOTE_NAMES)) + ")" + _DOT_MD + r"\b"),
     "issue number": re.compile(r"\b" + "iss" + r"ues?\s+#?\d", re.IGNORECASE),
+    # a tracker entry's note stands outside the repository as much as its number does
+    "issue-tracker note": re.compile(r"\b" + "iss" + r"ue(?:'s)?\s+notes?\b", re.IGNORECASE),
 }
 
 
@@ -71,6 +73,8 @@ def test_the_scan_covers_code_and_docs():
         ("as in " + "3d-dst" + ".md", "research-note file"),
         ("Issue" + " 5's target", "issue number"),
         ("the limit of " + "issues" + " 6/7", "issue number"),
+        ("merge script in the " + "issue" + " note", "issue-tracker note"),
+        ("see the " + "issue's" + " notes", "issue-tracker note"),
     ],
 )
 def test_scanner_catches_bad_references(text, kind):
@@ -84,6 +88,7 @@ def test_scanner_catches_bad_references(text, kind):
         "see [docs/PART321.md](PART321.md) and README.md",
         "PartSTAD paper section 5.1; Part321 section 4.4",
         "an issue with the mesh",
+        "a known issue: notes on meshes",
         "PartSTAD's GitHub thread about superpoints",
     ],
 )
