@@ -76,6 +76,11 @@ def collect_imports(source: str) -> tuple[dict[str, int], dict[str, int]]:
     return eager, lazy
 
 
+def undeclared(modules: dict[str, list[str]], declared: set[str]) -> dict[str, list[str]]:
+    """The modules (with where they are imported) whose distribution is not in ``declared``."""
+    return {m: where for m, where in modules.items() if dist_of(m) not in declared}
+
+
 def _src_imports() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     eager: dict[str, list[str]] = {}
     lazy: dict[str, list[str]] = {}
@@ -89,14 +94,13 @@ def _src_imports() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 def test_load_time_imports_are_default_dependencies():
     eager, _ = _src_imports()
-    missing = {m: where for m, where in eager.items() if dist_of(m) not in default_dists()}
+    missing = undeclared(eager, default_dists())
     assert not missing, f"imported when partlift loads but not in [project] dependencies: {missing}"
 
 
 def test_lazy_imports_are_declared_somewhere():
     _, lazy = _src_imports()
-    declared = default_dists().union(*extra_dists().values())
-    missing = {m: where for m, where in lazy.items() if dist_of(m) not in declared}
+    missing = undeclared(lazy, default_dists().union(*extra_dists().values()))
     assert not missing, f"imported lazily but in no dependency list: {missing}"
 
 
@@ -144,3 +148,14 @@ def test_dependency_names_are_normalised():
     assert dist_of("cut_pursuit_py") == "cut-pursuit-py"
     # the check would catch an undeclared load-time import
     assert dist_of("embreex") not in default_dists()
+
+
+def test_undeclared_flags_modules_missing_from_the_lists():
+    # a fake import list: what the checks above would report if the code imported these
+    imports = {m: [f"src/partlift/fake.py:{i}"] for i, m in enumerate(["numpy", "cv2", "PIL", "embreex", "skimage"])}
+    defaults = {"numpy", "opencv-python-headless", "pillow"}
+    assert set(undeclared(imports, defaults)) == {"embreex", "skimage"}
+    assert undeclared(imports, defaults | {"embreex", "scikit-image"}) == {}
+    # a lazy import counts as declared in any extra, not only in the default list
+    lazy = {"transformers": ["a.py:1"], "ray": ["b.py:2"]}
+    assert set(undeclared(lazy, defaults.union({"transformers"}, {"diffusers"}))) == {"ray"}
