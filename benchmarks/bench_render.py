@@ -85,7 +85,8 @@ def bench_raster(quick: bool, repeats: int) -> list[str]:
     for name, mesh in meshes(quick).items():
         v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
         for px in sizes:
-            cams = [Camera.look_at(20, 30 + 45 * k, 2.5, fov=60, width=px, height=px) for k in range(8)]
+            cams = [Camera.look_at(azimuth=30 + 45 * k, elevation=20, distance=2.5, fov=60,
+                                   width=px, height=px, degrees=True) for k in range(8)]
 
             def run(nviews, nthreads, bary=False, cams=cams, v=v, f=f):
                 return lambda: rasterize(v, f, cams[:nviews], num_threads=nthreads, with_bary=bary)
@@ -110,7 +111,7 @@ def bench_raster(quick: bool, repeats: int) -> list[str]:
 
 def bench_interpolate(quick: bool, repeats: int) -> list[str]:
     mesh = trimesh.creation.icosphere(subdivisions=4)  # 5,120 faces
-    cam = Camera.look_at(20, 30, 2.5, fov=60, width=64, height=64)
+    cam = Camera.look_at(azimuth=30, elevation=20, distance=2.5, fov=60, width=64, height=64, degrees=True)
     fid = torch.from_numpy(rasterize(mesh.vertices, mesh.faces, [cam]).face_ids[0].astype(np.int64))
     faces = torch.from_numpy(np.asarray(mesh.faces))
     rows = ["| channels | covered px | torch threads | fwd + bwd ms |", "|---|---|---|---|"]
@@ -147,7 +148,7 @@ def main() -> None:
     MEDIAN = args.median
     # Compile (or load the cache) before timing.
     ico = trimesh.creation.icosphere(subdivisions=1)
-    rasterize(ico.vertices, ico.faces, [Camera.look_at(0, 0, 3, width=16, height=16)] * 2)
+    rasterize(ico.vertices, ico.faces, [Camera.look_at(azimuth=0, elevation=0, distance=3, width=16, height=16)] * 2)
     print(f"# {platform.processor() or platform.machine()}, numba {numba.__version__} "
           f"({numba.config.NUMBA_NUM_THREADS} threads, layer {numba.threading_layer()}), torch {torch.__version__}, "
           f"trimesh {trimesh.__version__}, embree {'yes' if trimesh.ray.has_embree else 'no'}, "

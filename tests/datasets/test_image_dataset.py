@@ -76,7 +76,8 @@ def test_annotations_and_loader(dataset):
         assert key in ann, key
     assert ann["category"] == "car" and ann["shape_id"] == s.shape_id
     assert_close(ann["focal_length"], 35 / 32 * 64, atol=1e-9)
-    cam = Camera.from_pose(ann["azimuth"], ann["elevation"], ann["theta"], ann["distance"], ann["focal_length"], 64, 64)
+    cam = Camera.from_pose(azimuth=ann["azimuth"], elevation=ann["elevation"], theta=ann["theta"],
+                           distance=ann["distance"], focal=ann["focal_length"], width=64, height=64)
     assert_close(cam.world_to_camera(), np.array(ann["world_to_camera"]), atol=1e-9)
     assert_close(s.camera.world_to_camera(), cam.world_to_camera(), atol=1e-9)
     assert ((s.mask >= 0) == np.isfinite(s.depth)).all()

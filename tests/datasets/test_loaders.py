@@ -73,7 +73,7 @@ def test_dst_annotation_projection_round_trip(tmp_path, a, e, d, roll):
         # the converted pose is partlift's (a, e, 0, d): the same camera as Camera.from_pose
         pa, pe, pt, pd = dst_pose(loaded)
         assert_close([pa, pe, pt, pd], [a, e, 0.0, d], atol=1e-9)
-        ours = Camera.from_pose(a, e, 0.0, d, 560.0, 512, 512)
+        ours = Camera.from_pose(azimuth=a, elevation=e, distance=d, focal=560.0, width=512, height=512)
         assert_close(ours.project(pts)[0], want, atol=1e-6)
 
 

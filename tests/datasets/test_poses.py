@@ -48,7 +48,8 @@ def test_presets_reproduce_dst_viewpoint_distribution(preset):
     ours = []
     for _ in range(n):
         v = sample_view(rng, sampling)
-        cam = Camera.from_pose(v.azimuth, v.elevation, v.theta, v.distance, 100.0, 64, 64)
+        cam = Camera.from_pose(azimuth=v.azimuth, elevation=v.elevation, theta=v.theta, distance=v.distance,
+                               focal=100.0, width=64, height=64)
         ours.append(cam.center / np.linalg.norm(cam.center))
     ours = np.array(ours)
     for k, axis in enumerate("xyz"):

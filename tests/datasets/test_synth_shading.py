@@ -95,7 +95,7 @@ def test_shade_matches_reference():
 
 
 def test_sampled_lights_point_as_requested():
-    cam = Camera.from_pose(0.7, 0.3, 0.0, 2.0, 100.0, 64, 64)
+    cam = Camera.from_pose(azimuth=0.7, elevation=0.3, distance=2.0, focal=100.0, width=64, height=64)
     for s in range(20):
         light = sample_lighting(np.random.default_rng(s), camera_rotation=cam.rotation).lights[0]
         d_cam = cam.rotation @ np.array(light.direction)
@@ -105,7 +105,7 @@ def test_sampled_lights_point_as_requested():
 
 def test_surface_points_lie_on_pixel_rays():
     mesh = toy_car(0)
-    cam = Camera.from_pose(0.6, 0.4, 0.1, 2.0, 80.0, 48, 40)
+    cam = Camera.from_pose(azimuth=0.6, elevation=0.4, theta=0.1, distance=2.0, focal=80.0, width=48, height=40)
     frag = rasterize(mesh.vertices, mesh.faces, [cam])
     s = surface_at_pixels(mesh, frag.face_ids[0], frag.bary[0])
     uv, z = cam.project(s.points)
@@ -121,7 +121,7 @@ def test_surface_points_lie_on_pixel_rays():
 def test_render_view_outputs_are_consistent():
     mesh = toy_car(2)
     prep = PreparedMesh.build(mesh, assign_materials(mesh, 0))
-    cam = Camera.from_pose(0.3, 0.4, 0.0, 2.0, 70.0, 64, 64)
+    cam = Camera.from_pose(azimuth=0.3, elevation=0.4, distance=2.0, focal=70.0, width=64, height=64)
     bg = np.full((64, 64, 3), 0.25, np.float32)
     bg[::4] = 0.9  # a striped background full of edges
     lighting = sample_lighting(np.random.default_rng(0), camera_rotation=cam.rotation)

@@ -41,7 +41,8 @@ def _views(n, seed, size=64, focal=90.0, dist=3.0):
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        cam = Camera.from_pose(rng.uniform(0, 2 * np.pi), rng.uniform(-0.3, 0.9), 0.0, dist, focal, size, size)
+        cam = Camera.from_pose(azimuth=rng.uniform(0, 2 * np.pi), elevation=rng.uniform(-0.3, 0.9), distance=dist,
+                               focal=focal, width=size, height=size)
         bg = rng.integers(0, 255, size=(size, size, 3)).astype(np.uint8)
         r = render_mesh(mesh, cam, color_by="uniform", background=bg)
         out.append(TrainingView(r.rgb[0], cam, mesh.vertices, r.depth[0]))

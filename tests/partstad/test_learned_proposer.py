@@ -43,7 +43,7 @@ def test_geometry_channels_reference():
     pts = rng.normal(size=(20, 3)) * 0.3
     nrm = rng.normal(size=(20, 3))
     nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
-    cam = Camera.look_at(20, 30, 2.2, width=6, height=5)
+    cam = Camera.look_at(azimuth=30, elevation=20, distance=2.2, width=6, height=5, degrees=True)
     idx = rng.integers(-1, 20, (5, 6))
     got = geometry_channels(idx, cam, pts, nrm)
     for i in range(5):

@@ -5,21 +5,23 @@ from helpers import assert_close
 from partlift.geometry.transforms import PASCAL_FROM_WORLD, nemo_rotation
 from partlift.render.camera import PARTSLIP_VIEWS, Camera, partslip_cameras, stack_cameras
 
+POSE_KEYS = ("azimuth", "elevation", "theta", "distance")
+
 
 @pytest.mark.parametrize("seed", range(3))
 def test_nemo_pose_equals_look_at_when_theta_is_zero(seed):
     rng = np.random.default_rng(seed)
     for _ in range(100):
         a, e, d = rng.uniform(-np.pi, np.pi), rng.uniform(-1.5, 1.5), rng.uniform(0.5, 6)
-        c1 = Camera.from_pose(a, e, 0.0, d, focal=300, width=128, height=128)
-        c2 = Camera.look_at(np.degrees(e), np.degrees(a), d, width=128, height=128)
+        c1 = Camera.from_pose(azimuth=a, elevation=e, distance=d, focal=300, width=128, height=128)
+        c2 = Camera.look_at(azimuth=a, elevation=e, distance=d, width=128, height=128)
         assert_close(c1.rotation, c2.rotation, atol=1e-9)
         assert_close(c1.center, c2.center, atol=1e-9)
 
 
 def test_camera_centre_matches_pascal_formula():
     a, e, t, d = 0.4, 0.25, 0.6, 3.0
-    cam = Camera.from_pose(a, e, t, d, focal=500, width=64, height=64)
+    cam = Camera.from_pose(azimuth=a, elevation=e, theta=t, distance=d, focal=500, width=64, height=64)
     pascal_c = d * np.array([np.cos(e) * np.sin(a), -np.cos(e) * np.cos(a), np.sin(e)])
     assert_close(PASCAL_FROM_WORLD @ cam.center, pascal_c, atol=1e-12)
 
@@ -28,7 +30,7 @@ def test_projection_matches_pascal_projection():
     # PASCAL3D+: x_gl = R_nemo (X - C); image u = f x_gl / -z_gl + cx, v = -f y_gl / -z_gl + cy.
     rng = np.random.default_rng(1)
     a, e, t, d, f = 1.1, 0.3, -0.2, 4.0, 700.0
-    cam = Camera.from_pose(a, e, t, d, focal=f, width=640, height=480)
+    cam = Camera.from_pose(azimuth=a, elevation=e, theta=t, distance=d, focal=f, width=640, height=480)
     pts = rng.uniform(-0.5, 0.5, (50, 3))
     uv, z = cam.project(pts)
     pc = PASCAL_FROM_WORLD @ cam.center
@@ -44,13 +46,14 @@ def test_pose_round_trip(seed):
     rng = np.random.default_rng(seed)
     for _ in range(100):
         p = [rng.uniform(-np.pi, np.pi), rng.uniform(-1.5, 1.5), rng.uniform(-np.pi, np.pi), rng.uniform(1, 9)]
-        cam = Camera.from_pose(*p, focal=100, width=32, height=32)
+        cam = Camera.from_pose(**dict(zip(POSE_KEYS, p, strict=True)), focal=100, width=32, height=32)
         assert_close(cam.pose(), p, atol=1e-7)
-        assert_close(Camera.from_pose(*cam.pose(), focal=100, width=32, height=32).rotation, cam.rotation, atol=1e-9)
+        back = Camera.from_pose(**dict(zip(POSE_KEYS, cam.pose(), strict=True)), focal=100, width=32, height=32)
+        assert_close(back.rotation, cam.rotation, atol=1e-9)
 
 
 def test_look_at_semantics():
-    cam = Camera.look_at(0, 0, 2.2, fov=60, width=800, height=800)
+    cam = Camera.look_at(azimuth=0, elevation=0, distance=2.2, fov=60, width=800, height=800)
     uv, z = cam.project(np.array([[0, 0, 0], [0, 0.5, 0], [0.5, 0, 0]]))
     assert_close(uv[0], [400, 400], atol=1e-9)
     assert uv[1, 1] < 400  # world up is up in the image
@@ -79,11 +82,12 @@ def test_invalid_camera():
     with pytest.raises(ValueError, match="proper rotation"):
         Camera(np.diag([1.0, 1, -1]), np.zeros(3), 1, 1, 0, 0, 8, 8)
     with pytest.raises(ValueError, match="share an image size"):
-        stack_cameras([Camera.look_at(0, 0, 2, width=8, height=8), Camera.look_at(0, 0, 2, width=9, height=8)])
+        stack_cameras([Camera.look_at(azimuth=0, elevation=0, distance=2, width=8, height=8),
+                       Camera.look_at(azimuth=0, elevation=0, distance=2, width=9, height=8)])
 
 
 def test_resized_camera_projects_consistently():
-    cam = Camera.from_pose(0.3, 0.2, 0.1, 3, focal=200, width=200, height=100)
+    cam = Camera.from_pose(azimuth=0.3, elevation=0.2, theta=0.1, distance=3, focal=200, width=200, height=100)
     half = cam.resized(100, 50)
     pts = np.random.default_rng(0).uniform(-0.3, 0.3, (10, 3))
     assert_close(half.project(pts)[0], cam.project(pts)[0] / 2, atol=1e-9)
@@ -91,7 +95,48 @@ def test_resized_camera_projects_consistently():
 
 def test_theta_turns_image_counter_clockwise():
     above = np.array([[0.0, 0.5, 0.0]])
-    u0, v0 = Camera.from_pose(0, 0, 0, 3, 100, 64, 64).project(above)[0][0] - 32
-    u1, v1 = Camera.from_pose(0, 0, 0.3, 3, 100, 64, 64).project(above)[0][0] - 32
+    upright, turned = (Camera.from_pose(azimuth=0, elevation=0, theta=th, distance=3, focal=100, width=64, height=64)
+                       for th in (0.0, 0.3))
+    u0, v0 = upright.project(above)[0][0] - 32
+    u1, v1 = turned.project(above)[0][0] - 32
     # displayed with v down, counter-clockwise means the angle atan2(-v, u) grows by theta
     assert_close(np.arctan2(-v1, u1) - np.arctan2(-v0, u0), 0.3, atol=1e-9)
+
+
+def test_positional_angles_are_refused():
+    # angles used to be positional in opposite orders (and units) in the two constructors
+    with pytest.raises(TypeError):
+        Camera.from_pose(0.3, 0.2, 0.0, 3.0, focal=100, width=32, height=32)
+    with pytest.raises(TypeError):
+        Camera.look_at(0.3, 0.2, 3.0, width=32, height=32)
+    with pytest.raises(TypeError):
+        Camera.look_at(0.3, elevation=0.2, distance=3.0)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_constructors_place_the_centre_on_the_sphere(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(50):
+        a, e, d = rng.uniform(-np.pi, np.pi), rng.uniform(-1.5, 1.5), rng.uniform(0.5, 6)
+        # independent of the code under test: spherical coordinates as docs/CONVENTIONS.md writes them
+        centre = d * np.array([np.cos(e) * np.sin(a), np.sin(e), np.cos(e) * np.cos(a)])
+        cams = (Camera.from_pose(azimuth=a, elevation=e, distance=d, focal=100, width=32, height=32),
+                Camera.look_at(azimuth=a, elevation=e, distance=d, width=32, height=32))
+        for cam in cams:
+            assert_close(cam.center, centre, atol=1e-9)
+            # the origin is straight ahead: on the optical axis at depth d
+            assert_close(cam.to_camera(np.zeros((1, 3)))[0], [0.0, 0.0, d], atol=1e-9)
+            assert_close(cam.project(np.zeros((1, 3)))[0][0], [16.0, 16.0], atol=1e-9)
+
+
+def test_degrees_flag_equals_radians():
+    a, e, t, d = 130.0, -25.0, 40.0, 2.5
+    deg = Camera.from_pose(azimuth=a, elevation=e, theta=t, distance=d, focal=90, width=40, height=30, degrees=True)
+    rad = Camera.from_pose(azimuth=np.radians(a), elevation=np.radians(e), theta=np.radians(t), distance=d,
+                           focal=90, width=40, height=30)
+    assert_close(deg.world_to_camera(), rad.world_to_camera(), atol=1e-12)
+    assert_close(deg.K, rad.K, atol=0)
+    deg = Camera.look_at(azimuth=a, elevation=e, distance=d, fov=50, width=40, height=30, degrees=True)
+    rad = Camera.look_at(azimuth=np.radians(a), elevation=np.radians(e), distance=d, fov=50, width=40, height=30)
+    assert_close(deg.world_to_camera(), rad.world_to_camera(), atol=1e-12)
+    assert_close(deg.K, rad.K, atol=0)

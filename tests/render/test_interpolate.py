@@ -40,7 +40,10 @@ def test_rotation_matches_numpy():
 def test_projection_matches_camera_project():
     rng = np.random.default_rng(1)
     pts = rng.normal(size=(50, 3))
-    cams = [Camera.from_pose(0.3, 0.2, 0.1, 5.0, 400.0, 64, 48), Camera.look_at(10, 70, 3.0, width=64, height=48)]
+    cams = [
+        Camera.from_pose(azimuth=0.3, elevation=0.2, theta=0.1, distance=5.0, focal=400.0, width=64, height=48),
+        Camera.look_at(azimuth=70, elevation=10, distance=3.0, width=64, height=48, degrees=True),
+    ]
     r, t, k = _cam_tensors(cams)
     sv = project_vertices_torch(torch.tensor(pts), r, t, k)
     for b, cam in enumerate(cams):
@@ -53,7 +56,8 @@ def test_projection_matches_camera_project():
 
 def test_barycentrics_agree_with_the_rasteriser():
     m = trimesh.creation.icosphere(subdivisions=3)
-    cams = [Camera.look_at(20, 30 * k, 2.5, width=40, height=36) for k in range(3)]
+    cams = [Camera.look_at(azimuth=30 * k, elevation=20, distance=2.5,
+                           width=40, height=36, degrees=True) for k in range(3)]
     fr = rasterize(m.vertices, m.faces, cams)
     r, t, k = _cam_tensors(cams)
     sv = project_vertices_torch(torch.tensor(m.vertices), r, t, k)
@@ -81,7 +85,8 @@ def test_barycentrics_agree_on_triangles_clipped_by_the_near_plane():
 
 def test_attributes_match_numpy_blend_and_batched_attributes():
     m = trimesh.creation.icosphere(subdivisions=2)
-    cams = [Camera.look_at(10, 50 * k, 2.6, width=24, height=20) for k in range(2)]
+    cams = [Camera.look_at(azimuth=50 * k, elevation=10, distance=2.6,
+                           width=24, height=20, degrees=True) for k in range(2)]
     fr = rasterize(m.vertices, m.faces, cams)
     rng = np.random.default_rng(2)
     attr = rng.normal(size=(len(m.vertices), 5))
@@ -110,8 +115,8 @@ def test_attributes_match_numpy_blend_and_batched_attributes():
 @pytest.fixture(scope="module")
 def small_scene():
     m = trimesh.creation.icosphere(subdivisions=1)
-    pose = (0.4, 0.3, 0.2, 3.0)
-    cam = Camera.from_pose(*pose, focal=14.0, width=12, height=10)
+    pose = a, e, th, d = (0.4, 0.3, 0.2, 3.0)
+    cam = Camera.from_pose(azimuth=a, elevation=e, theta=th, distance=d, focal=14.0, width=12, height=10)
     fr = rasterize(m.vertices, m.faces, [cam])
     assert fr.mask.sum() > 30
     return m, pose, cam, torch.tensor(fr.face_ids)

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent(
     torch.__config__.parallel_info()  # torch has started its own threads, as in a real session
     from partlift.render.camera import Camera
     from partlift.render.{module} import {call}
-    cam = Camera.look_at(10.0, 20.0, 2.2, fov=60.0, width=32, height=32)
+    cam = Camera.look_at(azimuth=20.0, elevation=10.0, distance=2.2, fov=60.0, width=32, height=32, degrees=True)
     {run}
     omp = [l for l in torch.__config__.parallel_info().splitlines() if "omp_get_max_threads" in l]
     print(torch.get_num_threads(), omp[0].split(":")[-1].strip() if omp else "1")

@@ -47,7 +47,8 @@ def test_matches_reference_ray_caster_on_overlapping_triangles(seed):
 @pytest.mark.parametrize("seed", range(2))
 def test_matches_reference_with_culling_and_a_rotated_camera(seed):
     v, f = random_triangle_soup(seed + 10, n=12, center_z=0.0)
-    cam = Camera.look_at(25.0, 40.0 + 90 * seed, 2.2, fov=60, width=23, height=19)
+    cam = Camera.look_at(azimuth=40.0 + 90 * seed, elevation=25.0, distance=2.2, fov=60,
+                         width=23, height=19, degrees=True)
     _compare_with_reference(v, f, cam, cull=True)
     _compare_with_reference(v, f, cam, cull=False)
 
@@ -171,7 +172,8 @@ def test_backface_culling_sign():
 
 def test_culling_does_not_change_a_closed_convex_mesh():
     m = trimesh.creation.icosphere(subdivisions=2)
-    cams = [Camera.look_at(e, a, 3.0, width=40, height=32) for e, a in [(10, 20), (-30, 200), (60, 90)]]
+    cams = [Camera.look_at(azimuth=a, elevation=e, distance=3.0,
+                           width=40, height=32, degrees=True) for e, a in [(10, 20), (-30, 200), (60, 90)]]
     a = rasterize(m.vertices, m.faces, cams, cull_backfaces=False)
     b = rasterize(m.vertices, m.faces, cams, cull_backfaces=True)
     assert np.array_equal(a.face_ids, b.face_ids)
@@ -186,7 +188,8 @@ def test_culling_does_not_change_a_closed_convex_mesh():
 def test_depth_ties_go_to_the_smaller_face_id_and_threads_do_not_matter():
     m = trimesh.creation.icosphere(subdivisions=3)
     faces = np.concatenate([m.faces, m.faces])  # every face twice: exact depth ties everywhere
-    cams = [Camera.look_at(15, 30 * k, 2.8, width=48, height=40) for k in range(3)]
+    cams = [Camera.look_at(azimuth=30 * k, elevation=15, distance=2.8,
+                           width=48, height=40, degrees=True) for k in range(3)]
     ref = rasterize(m.vertices, m.faces, cams)
     for nt in (1, 2):
         out = rasterize(m.vertices, faces, cams, num_threads=nt)
@@ -237,7 +240,8 @@ def test_depth_and_face_ids_match_embree_ray_casting_on_the_bunny():
     mesh = _shipped_bunny()
     if not trimesh.ray.has_embree:
         pytest.skip("embreex missing: trimesh's pure-numpy ray caster is far too slow for this test")
-    cams = [Camera.look_at(e, a, 2.4, fov=50, width=96, height=80) for e, a in [(10, 0), (40, 120), (-20, 300)]]
+    cams = [Camera.look_at(azimuth=a, elevation=e, distance=2.4, fov=50,
+                           width=96, height=80, degrees=True) for e, a in [(10, 0), (40, 120), (-20, 300)]]
     fr = rasterize(mesh.vertices, mesh.faces, cams)
     for b, cam in enumerate(cams):
         d_world = pixel_rays(cam).reshape(-1, 3) @ cam.rotation  # R^T d

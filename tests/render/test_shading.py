@@ -11,7 +11,8 @@ from partlift.geometry import PartMesh
 from partlift.render import Camera, ShadingConfig, part_palette, rasterize, render_mesh
 from partlift.render.shading import UNLABELLED_COLOR
 
-CAMS = [Camera.look_at(e, a, 3.2, width=48, height=40) for e, a in [(20, 30), (-10, 160), (50, 260)]]
+CAMS = [Camera.look_at(azimuth=a, elevation=e, distance=3.2,
+                       width=48, height=40, degrees=True) for e, a in [(20, 30), (-10, 160), (50, 260)]]
 
 
 def _expected_masks(mesh, ids, cams):
@@ -101,7 +102,7 @@ def test_background_compositing():
 
 def test_parts_colouring_uses_the_palette():
     mesh = three_box_mesh()
-    cam = Camera.look_at(0, 0, 3.2, width=48, height=40)
+    cam = Camera.look_at(azimuth=0, elevation=0, distance=3.2, width=48, height=40)
     flat = ShadingConfig(ambient=1.0, diffuse=0.0)
     out = render_mesh(mesh, [cam], color_by="parts", shading=flat)
     pal = part_palette(2)

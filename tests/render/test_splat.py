@@ -32,7 +32,10 @@ def test_owner_and_visibility_match_brute_force(seed):
     rng = np.random.default_rng(seed)
     pts = rng.normal(0, 0.4, (150, 3))
     pts[:5] = pts[5:10] + [0.0, 0.0, 0.05]  # near-duplicates at slightly different depth
-    cams = [Camera.look_at(20, 40, 2.2, width=22, height=18), Camera.look_at(-20, 200, 2.2, width=22, height=18)]
+    cams = [
+        Camera.look_at(azimuth=40, elevation=20, distance=2.2, width=22, height=18, degrees=True),
+        Camera.look_at(azimuth=200, elevation=-20, distance=2.2, width=22, height=18, degrees=True),
+    ]
     radius = 1.7 + 0.3 * seed
     colors = rng.random((len(pts), 3))
     out = splat_points(pts, colors, cams, radius_px=radius)

@@ -12,7 +12,10 @@ from partlift.render import Camera, rasterize, vertex_visibility
 
 def test_sphere_vertices_are_visible_iff_they_face_the_camera():
     m = trimesh.creation.icosphere(subdivisions=3)
-    for cam in (Camera.look_at(20, 40, 3.0, width=128, height=128), Camera.from_pose(1.0, -0.3, 0.4, 4.0, 200, 96, 80)):
+    for cam in (
+        Camera.look_at(azimuth=40, elevation=20, distance=3.0, width=128, height=128, degrees=True),
+        Camera.from_pose(azimuth=1.0, elevation=-0.3, theta=0.4, distance=4.0, focal=200, width=96, height=80),
+    ):
         vis = vertex_visibility(m.vertices, cam, faces=m.faces)
         to_cam = cam.center - m.vertices
         cos = np.einsum("ij,ij->i", m.vertex_normals, to_cam) / np.linalg.norm(to_cam, axis=1)

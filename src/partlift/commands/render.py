@@ -112,7 +112,8 @@ def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fo
         part_mesh, norm = normalize_unit_sphere(part_mesh)
     elif normalize == "box":
         part_mesh, norm = normalize_unit_box(part_mesh)
-    cameras = [Camera.look_at(e, a, distance, fov=fov, width=size, height=size) for e, a in view_list]
+    cameras = [Camera.look_at(azimuth=a, elevation=e, distance=distance, fov=fov, width=size, height=size, degrees=True)
+               for e, a in view_list]
     out = claim_output_dir(out_dir, "render", force=force,
                            recognise=lambda p: (p / "render_config.json").is_file())
     refuse_input_overwrite([out_dir / "render_config.json"], [mesh] + ([labels_path] if labels_path else []))

@@ -201,8 +201,8 @@ def _image_task(task: dict) -> dict[str, dict[str, str]]:
     for view in task["views"]:
         rng = view_rng(config, shape_seed, view)
         pose = sample_view(rng, config.pose)
-        cam = Camera.from_pose(pose.azimuth, pose.elevation, pose.theta, pose.distance, config.focal_px,
-                               config.size, config.size)
+        cam = Camera.from_pose(azimuth=pose.azimuth, elevation=pose.elevation, theta=pose.theta, distance=pose.distance,
+                               focal=config.focal_px, width=config.size, height=config.size)
         if config.materials_per_view:
             prep.assignment = assign_materials(mesh, int(rng.integers(2**31)), config.materials, config.category)
         lighting = sample_lighting(rng, config.lighting, cam.rotation)

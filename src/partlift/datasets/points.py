@@ -126,7 +126,8 @@ def visibility_cameras(n_views: int, size: int, distance: float = 2.5) -> list[C
         e = float(np.degrees(np.arcsin(np.clip(d[1], -1, 1))))
         a = float(np.degrees(np.arctan2(d[0], d[2])))
         e = float(np.clip(e, -89.0, 89.0))  # look-at with up +Y is undefined at the poles
-        cams.append(Camera.look_at(e, a, distance, fov=40.0, width=size, height=size))
+        cams.append(Camera.look_at(azimuth=a, elevation=e, distance=distance, fov=40.0, width=size, height=size,
+                                   degrees=True))
     return cams
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +73,39 @@ def evaluate_partstad(
     """
     gt_root, pred_root = check_root(gt_dir, "ground-truth"), check_root(pred_dir, "prediction")
     problems = Problems()
+    inputs = _discover_inputs(gt_root, pred_root, problems)
+    scores = _score_shapes(inputs, options, problems, progress)
+    problems.raise_if_any(f"the evaluation inputs (ground truth {gt_root}, predictions {pred_root})")
+    return _report(inputs, scores, options)
+
+
+@dataclass
+class _Inputs:
+    """The shapes to evaluate: ``gt_index`` / ``pred_index`` map a category to its shape ids;
+    ``table`` maps a category to its part names (``meta`` when the ground truth has a meta.json)."""
+
+    gt_root: Path
+    pred_root: Path
+    meta: dict[str, tuple[str, ...]] | None
+    table: dict[str, tuple[str, ...]]
+    gt_index: dict[str, list[str]]
+    pred_index: dict[str, list[str]]
+
+
+@dataclass
+class _Scores:
+    """Per category of the known categories: each scored shape's (P,) part IoUs and instance
+    matching statistics, in ground-truth order; ``missing`` lists the "<category>/<shape>" scored
+    as empty."""
+
+    ious: dict[str, list[np.ndarray]]
+    stats: dict[str, list[ShapeInstanceStats]]
+    missing: list[str] = field(default_factory=list)
+
+
+def _discover_inputs(gt_root: Path, pred_root: Path, problems: Problems) -> _Inputs:
+    """List the shapes of both folders and the part names of each category; records a bad meta.json,
+    prediction shapes without ground truth, an empty ground truth and unknown categories."""
     meta = read_meta(gt_root, problems)
     table = meta if meta is not None else PARTNETE_PARTS
     gt_index, pred_index = discover_partnete(gt_root), discover_partnete(pred_root)
@@ -83,71 +116,116 @@ def evaluate_partstad(
         if cat not in table:
             src = "meta.json" if meta is not None else "the built-in PartNetE table"
             problems.add(gt_root / cat, f"unknown category {cat!r}: not in {src}", LabelMismatchError)
-    pred_known = {c: set(v) for c, v in pred_index.items()}
+    return _Inputs(gt_root, pred_root, meta, table, gt_index, pred_index)
 
-    rows: dict[str, list[np.ndarray]] = {c: [] for c in gt_index if c in table}
-    stats: dict[str, list[ShapeInstanceStats]] = {c: [] for c in rows}
-    missing: list[str] = []
-    total, done = sum(len(v) for v in gt_index.values()), 0
-    for cat, shape_ids in gt_index.items():
+
+def _score_shapes(
+    inputs: _Inputs, options: PartstadEvalOptions, problems: Problems, progress: Callable[[int, int], None] | None,
+) -> _Scores:
+    """Read, check and score every ground-truth shape in order. Once any problem is recorded, the
+    remaining shapes are still read and checked (to list every problem) but no longer scored."""
+    table, pred_known = inputs.table, {c: set(v) for c, v in inputs.pred_index.items()}
+    ious: dict[str, list[np.ndarray]] = {c: [] for c in inputs.gt_index if c in table}
+    scores = _Scores(ious, {c: [] for c in ious})
+    total, done = sum(len(v) for v in inputs.gt_index.values()), 0
+    for cat, shape_ids in inputs.gt_index.items():
         names = tuple(table.get(cat, ()))
         for sid in shape_ids:
             done += 1
             if progress is not None:
                 progress(done, total)
-            gt_file = gt_root / cat / sid / "label.npy"
-            pred_file = pred_root / cat / sid / "label.npy"
+            gt_file = inputs.gt_root / cat / sid / "label.npy"
+            pred_file = inputs.pred_root / cat / sid / "label.npy"
             n_before = len(problems)
-            gt = pred = None
-            with problems.capture(gt_file):
-                gt = read_partnete_label_file(gt_file, prediction=False)
-            if sid in pred_known.get(cat, ()) and pred_file.exists():
-                with problems.capture(pred_file):
-                    pred = read_partnete_label_file(pred_file, prediction=True)
-            elif options.allow_missing:
-                missing.append(f"{cat}/{sid}")
-            else:
-                problems.add(pred_file, "missing prediction (use --allow-missing to score it as empty)")
+            gt, pred, absent = _read_shape(gt_file, pred_file, sid in pred_known.get(cat, ()), options, problems)
+            if absent:
+                scores.missing.append(f"{cat}/{sid}")
             if gt is None or cat not in table or len(problems) > n_before:
                 continue
             if pred is None:  # allowed missing: empty prediction
-                n = len(gt.semantic)
-                pred = PartneteLabels(np.full(n, -1, np.int64), np.full(n, -1, np.int64),
-                                      np.zeros(0, np.int64), np.zeros(0))
-            ok = _check_names(gt, names, gt_file, problems) & _check_names(pred, names, pred_file, problems)
-            if len(pred.semantic) != len(gt.semantic):
-                problems.add(pred_file, f"has {len(pred.semantic)} points but the ground truth {gt_file} has "
-                                        f"{len(gt.semantic)}", LabelMismatchError)
+                pred = _empty_prediction(len(gt.semantic))
+            if not _check_shape(gt, pred, names, gt_file, pred_file, options, problems) or len(problems):
                 continue
-            ok &= _check_range(gt.semantic, len(names), "semantic_seg", gt_file, problems)
-            ok &= _check_range(pred.semantic, len(names), "semantic_seg", pred_file, problems)
-            if options.instance:
-                if gt.instance is None:
-                    problems.add(gt_file, "has no instance_seg (needed for mAP; use --no-instance to skip it)")
-                    ok = False
-                if pred.instance is None:
-                    problems.add(pred_file, "has no instance_seg/instance_label/instance_score "
-                                            "(needed for mAP; use --no-instance to skip it)")
-                    ok = False
-                else:
-                    assert pred.instance_label is not None  # read together with instance_seg
-                    if not _check_range(pred.instance_label, len(names), "instance_label", pred_file, problems):
-                        ok = False
-            if not ok or len(problems):
-                continue  # keep validating the remaining files, but stop computing
             with problems.capture(pred_file):
-                if options.semantic:
-                    rows[cat].append(shape_part_ious(pred.semantic, gt.semantic, len(names), f"{cat}/{sid}"))
-                if options.instance:
-                    # checked above: both have instance_seg, the prediction its labels and scores
-                    assert gt.instance is not None and pred.instance is not None
-                    assert pred.instance_label is not None and pred.instance_score is not None
-                    stats[cat].append(shape_instance_stats_from_labels(
-                        gt.semantic, gt.instance, pred.instance, pred.instance_label, pred.instance_score,
-                        len(names), f"{cat}/{sid}"))
-    problems.raise_if_any(f"the evaluation inputs (ground truth {gt_root}, predictions {pred_root})")
+                _score_shape(gt, pred, len(names), f"{cat}/{sid}", options, scores.ious[cat], scores.stats[cat])
+    return scores
 
-    part_names = {c: tuple(table[c]) for c in rows}
+
+def _read_shape(
+    gt_file: Path, pred_file: Path, listed: bool, options: PartstadEvalOptions, problems: Problems,
+) -> tuple[PartneteLabels | None, PartneteLabels | None, bool]:
+    """Read one shape's ground truth and prediction (``listed``: the prediction folder has the shape).
+
+    Returns (ground truth, prediction, absent): either label set is None when it is unreadable or
+    (prediction) absent; ``absent`` is True for a missing prediction that ``allow_missing`` lets
+    through. Read errors and a disallowed missing prediction are recorded in ``problems``.
+    """
+    gt = pred = None
+    with problems.capture(gt_file):
+        gt = read_partnete_label_file(gt_file, prediction=False)
+    if listed and pred_file.exists():
+        with problems.capture(pred_file):
+            pred = read_partnete_label_file(pred_file, prediction=True)
+    elif options.allow_missing:
+        return gt, None, True
+    else:
+        problems.add(pred_file, "missing prediction (use --allow-missing to score it as empty)")
+    return gt, pred, False
+
+
+def _empty_prediction(n: int) -> PartneteLabels:
+    """A prediction of ``n`` points with no part (-1) and no instance."""
+    return PartneteLabels(np.full(n, -1, np.int64), np.full(n, -1, np.int64), np.zeros(0, np.int64), np.zeros(0))
+
+
+def _check_shape(
+    gt: PartneteLabels, pred: PartneteLabels, names: tuple[str, ...], gt_file: Path, pred_file: Path,
+    options: PartstadEvalOptions, problems: Problems,
+) -> bool:
+    """Whether one shape's labels can be scored against its category's ``names``: part names, point
+    counts, label ranges and (for mAP) instance fields. Every failed check is recorded."""
+    ok = _check_names(gt, names, gt_file, problems) & _check_names(pred, names, pred_file, problems)
+    if len(pred.semantic) != len(gt.semantic):
+        problems.add(pred_file, f"has {len(pred.semantic)} points but the ground truth {gt_file} has "
+                                f"{len(gt.semantic)}", LabelMismatchError)
+        return False
+    ok &= _check_range(gt.semantic, len(names), "semantic_seg", gt_file, problems)
+    ok &= _check_range(pred.semantic, len(names), "semantic_seg", pred_file, problems)
+    if options.instance:
+        if gt.instance is None:
+            problems.add(gt_file, "has no instance_seg (needed for mAP; use --no-instance to skip it)")
+            ok = False
+        if pred.instance is None:
+            problems.add(pred_file, "has no instance_seg/instance_label/instance_score "
+                                    "(needed for mAP; use --no-instance to skip it)")
+            ok = False
+        else:
+            assert pred.instance_label is not None  # read together with instance_seg
+            if not _check_range(pred.instance_label, len(names), "instance_label", pred_file, problems):
+                ok = False
+    return ok
+
+
+def _score_shape(
+    gt: PartneteLabels, pred: PartneteLabels, n_parts: int, key: str, options: PartstadEvalOptions,
+    ious: list[np.ndarray], stats: list[ShapeInstanceStats],
+) -> None:
+    """Append one shape's (n_parts,) per-part IoUs to ``ious`` and its instance matching statistics
+    to ``stats`` (each only if its metric is asked for); ``key`` names the shape in errors."""
+    if options.semantic:
+        ious.append(shape_part_ious(pred.semantic, gt.semantic, n_parts, key))
+    if options.instance:
+        # _check_shape made sure both have instance_seg, the prediction its labels and scores
+        assert gt.instance is not None and pred.instance is not None
+        assert pred.instance_label is not None and pred.instance_score is not None
+        stats.append(shape_instance_stats_from_labels(
+            gt.semantic, gt.instance, pred.instance, pred.instance_label, pred.instance_score, n_parts, key))
+
+
+def _report(inputs: _Inputs, scores: _Scores, options: PartstadEvalOptions) -> EvalReport:
+    """Aggregate the per-shape scores into the mIoU and mAP tables (percent), counts and notes."""
+    rows, gt_index, missing = scores.ious, inputs.gt_index, scores.missing
+    part_names = {c: tuple(inputs.table[c]) for c in rows}
     tables, scales = [], []
     if options.semantic:
         sem = semantic_miou_from_ious({c: np.asarray(r).reshape(-1, len(part_names[c])) for c, r in rows.items()},
@@ -156,7 +234,7 @@ def evaluate_partstad(
         scales.append(100.0)
     counts: dict = {"num_shapes": {c: len(gt_index[c]) for c in rows}, "missing_predictions": missing}
     if options.instance:
-        ins = instance_map_from_stats(stats, part_names, options.iou_threshold, options.ap_origin_point)
+        ins = instance_map_from_stats(scores.stats, part_names, options.iou_threshold, options.ap_origin_point)
         tables += [ins.part_aware, ins.part_agnostic]
         scales += [100.0, 100.0]
         counts["num_gt_instances"] = ins.num_gt
@@ -169,5 +247,5 @@ def evaluate_partstad(
         if undefined:
             notes.append(f"{t.name}: parts without ground truth, left out of the means: {', '.join(undefined)}")
     opts = asdict(options)
-    opts["part_names_source"] = "meta.json" if meta is not None else "builtin:PartNetE"
+    opts["part_names_source"] = "meta.json" if inputs.meta is not None else "builtin:PartNetE"
     return EvalReport("partnete", opts, tables, scales, counts, notes)

@@ -144,7 +144,8 @@ def synthesize_training_images(
         for view in range(nviews):
             rng = np.random.default_rng([seed, mseed, view])
             vp = sample_view(rng, pose)
-            cam = Camera.from_pose(vp.azimuth, vp.elevation, vp.theta, vp.distance, dst_focal(size), size, size)
+            cam = Camera.from_pose(azimuth=vp.azimuth, elevation=vp.elevation, theta=vp.theta, distance=vp.distance,
+                                   focal=dst_focal(size), width=size, height=size)
             prep.assignment = assign_materials(geo, int(rng.integers(2**31)), MaterialConfig(), template.category)
             light = sample_lighting(rng, LightingConfig(), cam.rotation)
             bg = sample_background(rng, size, BackgroundConfig())

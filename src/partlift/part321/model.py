@@ -282,7 +282,8 @@ class Part321:
         """The training cameras' median intrinsics and distance, for an image of this size, pose 0."""
         h0, w0 = self.meta["image_size"]
         f = self.meta["focal"] * width / w0
-        return Camera.from_pose(0.0, 0.0, 0.0, self.meta["distance"], f, width, height)
+        return Camera.from_pose(azimuth=0.0, elevation=0.0, distance=self.meta["distance"], focal=f, width=width,
+                                height=height)
 
     def features(self, image: np.ndarray) -> torch.Tensor:
         """(C, h, w) feature map of an image already at the model's input size."""
@@ -355,8 +356,9 @@ class Part321:
     def _prediction(self, res: InferenceResult, camera: Camera) -> Part321Prediction:
         mesh = self.mesh
         assert mesh is not None  # checked by _check in predict
-        cam = Camera.from_pose(res.azimuth, res.elevation, res.theta, res.distance, camera.fx, camera.width,
-                               camera.height, principal=(camera.cx, camera.cy))
+        cam = Camera.from_pose(azimuth=res.azimuth, elevation=res.elevation, theta=res.theta, distance=res.distance,
+                               focal=camera.fx, width=camera.width, height=camera.height,
+                               principal=(camera.cx, camera.cy))
         cam = replace(cam, fy=camera.fy)
         verts = res.camera_vertices
         boxes: list[Box3D | None] = []

@@ -66,7 +66,8 @@ class ShapeViews:
 def view_cameras(config: ViewConfig) -> list[Camera]:
     """The look-at cameras of ``config.views`` (PartSLIP: 10 views, 2.2 units away, FoV 60)."""
     s = config.image_size
-    return [Camera.look_at(e, a, config.distance, fov=config.fov, width=s, height=s) for e, a in config.views]
+    return [Camera.look_at(azimuth=a, elevation=e, distance=config.distance, fov=config.fov, width=s, height=s,
+                           degrees=True) for e, a in config.views]
 
 
 def splat_radius_px(points: np.ndarray, config: ViewConfig) -> float:

@@ -72,11 +72,14 @@ class Camera:
         object.__setattr__(self, "translation", t)
 
     # ------------------------------------------------------------------ constructors
+    # Both constructors take keyword-only angles in one order (azimuth, elevation[, theta],
+    # distance) and in radians unless ``degrees=True``: positional angles were easy to swap.
     @staticmethod
     def from_pose(
+        *,
         azimuth: float,
         elevation: float,
-        theta: float,
+        theta: float = 0.0,
         distance: float,
         focal: float,
         width: int,
@@ -86,15 +89,17 @@ class Camera:
     ) -> Camera:
         """Object-centred camera from a NeMo / PASCAL3D+ pose (docs/CONVENTIONS.md).
 
-        The object sits at the world origin; the camera is at distance ``distance`` from it,
+        The object sits at the world origin; the camera centre is
+        ``distance * (cos e sin a, sin e, cos e cos a)`` and
         ``R = CV_FROM_GL @ Rz(theta) Rx(-(pi/2 - e)) Rz(-a) @ PASCAL_FROM_WORLD``.
 
         Args:
-            azimuth, elevation, theta: pose angles (radians unless ``degrees``).
+            azimuth, elevation, theta: pose angles, radians (degrees if ``degrees``).
             distance: camera-to-origin distance (world units).
             focal: focal length in pixels (fx = fy).
             width, height: image size in pixels.
             principal: (cx, cy) in pixels, default the image centre.
+            degrees: the angles are in degrees.
         """
         if degrees:
             azimuth, elevation, theta = np.radians([azimuth, elevation, theta])
@@ -105,25 +110,33 @@ class Camera:
 
     @staticmethod
     def look_at(
-        elevation: float,
+        *,
         azimuth: float,
+        elevation: float,
         distance: float,
         fov: float = 60.0,
         width: int = 800,
         height: int = 800,
         target: Sequence[float] = (0.0, 0.0, 0.0),
         up: Sequence[float] = (0.0, 1.0, 0.0),
-        degrees: bool = True,
+        degrees: bool = False,
     ) -> Camera:
         """PartSLIP-style look-at camera (PyTorch3D ``look_at_view_transform`` geometry).
 
-        The camera sits at ``target + d (cos e sin a, sin e, cos e cos a)`` looking at ``target``
-        with ``up`` pointing up in the image. ``fov`` is the full vertical field of view
-        (degrees); PartSLIP uses 60 deg, distance 2.2, 800x800.
-        Angles are in degrees by default, as PartSLIP's view list.
+        The camera sits at ``target + distance * (cos e sin a, sin e, cos e cos a)`` looking at
+        ``target`` with ``up`` pointing up in the image; at ``target`` = origin and theta = 0 it
+        is the camera of :meth:`from_pose`. PartSLIP uses 60 deg FoV, distance 2.2, 800x800.
+
+        Args:
+            azimuth, elevation: viewing angles, radians (degrees if ``degrees``).
+            distance: camera-to-target distance (world units).
+            fov: full vertical field of view, always in degrees (``degrees`` does not apply).
+            width, height: image size in pixels.
+            target, up: (3,) world point looked at and world up direction.
+            degrees: ``azimuth`` and ``elevation`` are in degrees (as :data:`PARTSLIP_VIEWS`).
         """
         if degrees:
-            elevation, azimuth = np.radians([elevation, azimuth])
+            azimuth, elevation = np.radians([azimuth, elevation])
         eye = np.asarray(target, dtype=np.float64) + spherical_eye(elevation, azimuth, distance)
         r = look_at_rotation(eye, target, up)
         f = (height / 2.0) / np.tan(np.radians(fov) / 2.0)
@@ -224,7 +237,8 @@ class Camera:
 
 def partslip_cameras(size: int = 800, distance: float = 2.2, fov: float = 60.0) -> list[Camera]:
     """PartSLIP's 10 fixed look-at views (elevation, azimuth in :data:`PARTSLIP_VIEWS`)."""
-    return [Camera.look_at(e, a, distance, fov=fov, width=size, height=size) for e, a in PARTSLIP_VIEWS]
+    return [Camera.look_at(azimuth=a, elevation=e, distance=distance, fov=fov, width=size, height=size, degrees=True)
+            for e, a in PARTSLIP_VIEWS]
 
 
 def stack_cameras(cameras: Sequence[Camera]) -> dict[str, np.ndarray]:

@@ -26,7 +26,7 @@ def render_tile(
     0 = from the front +Z, 90 = from the object's left +X), 30 degree field of view.
     """
     s = size * supersample
-    cam = Camera.look_at(elev, azim, 3.0, fov=30.0, width=s, height=s)
+    cam = Camera.look_at(azimuth=azim, elevation=elev, distance=3.0, fov=30.0, width=s, height=s, degrees=True)
     img = render_mesh(mesh, cam, color_by="parts", num_threads=1).rgb[0].astype(np.float64)
     img = img.reshape(size, supersample, size, supersample, 3).mean(axis=(1, 3))
     return np.round(img).astype(np.uint8)

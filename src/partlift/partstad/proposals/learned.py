@@ -114,7 +114,8 @@ def render_training_view(
     else:
         elev, azim = rng.uniform(-35, 60), rng.uniform(0, 360)
         dist, target = view_config.distance * rng.uniform(0.85, 1.15), tuple(rng.normal(0, 0.05, 3))
-    cam = Camera.look_at(elev, azim, dist, fov=view_config.fov, width=s, height=s, target=target)
+    cam = Camera.look_at(azimuth=azim, elevation=elev, distance=dist, fov=view_config.fov, width=s, height=s,
+                         target=target, degrees=True)
     keep = rng.random(len(src.points)) < rng.uniform(0.7, 1.0)
     pts = src.points[keep]
     col = np.clip(src.colors[keep] + rng.normal(0, 0.02, (len(pts), 3)), 0, 1)
