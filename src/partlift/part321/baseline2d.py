@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from partlift.errors import ReadError
+from partlift.geometry.atomic import atomic_torch_save
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.models.seg2d import Seg2DConfig, Seg2DNet
@@ -122,8 +123,8 @@ class Seg2DBaseline:
             return self.net.predict(x / 255.0)[0].numpy().astype(np.int64)
 
     def save(self, path: str | Path) -> None:
-        torch.save({"config": asdict(self.config), "part_names": list(self.part_names),
-                    "state": self.net.state_dict()}, path)
+        atomic_torch_save({"config": asdict(self.config), "part_names": list(self.part_names),
+                           "state": self.net.state_dict()}, path)
 
     @staticmethod
     def load(path: str | Path) -> Seg2DBaseline:
