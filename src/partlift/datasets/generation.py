@@ -18,9 +18,10 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
@@ -173,8 +174,9 @@ class Manifest:
                 self.data["items"] = dict(old.get("items", {}))
 
     @property
-    def items(self) -> dict[str, dict[str, dict | str]]:
-        return self.data["items"]
+    def items(self) -> dict[str, dict[str, Any]]:
+        """{item key: {file: entry}}; an entry is {sha256, size}, or a bare sha256 in older manifests."""
+        return cast(dict, self.data["items"])
 
     def is_done(self, key: str, verify: bool = False) -> bool:
         """The item has a manifest entry and every file passes :func:`file_intact`.
@@ -186,7 +188,8 @@ class Manifest:
         if files is None:
             return False
         self.checked += 1
-        if not all(file_intact(self.root / rel, entry, verify) for rel, entry in files.items()):
+        if not isinstance(files, dict) or not all(file_intact(self.root / rel, entry, verify)
+                                                  for rel, entry in files.items()):
             if key not in self.damaged:
                 self.damaged.append(key)
             return False
@@ -202,11 +205,11 @@ class Manifest:
             n = len(self.damaged)
             keys = ", ".join(self.damaged[:limit]) + (" ..." if n > limit else "")
             return f"{name}: regenerated {n} item{'s' if n != 1 else ''} with missing or damaged files: {keys}"
-        if verify:
+        if verify and self.checked:
             return f"{name}: verified the SHA-256 of {self.checked} finished items: all intact"
         return None
 
-    def add(self, results: dict[str, dict[str, dict]]) -> None:
+    def add(self, results: Mapping[str, dict[str, Any]]) -> None:
         self.items.update(results)
         if time.monotonic() - self._last_write > 5.0:
             self.write()

@@ -181,14 +181,14 @@ def _write_mesh(writer: FileWriter, mesh, split: str, sid: str) -> None:
         writer.npy(f"gt/{split}/{sid}/corr.npy", np.asarray(corr, dtype=np.float32))
 
 
-def _image_task(task: dict) -> dict[str, dict[str, dict]]:
+def _image_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
     """Worker: make the missing items of one shape; returns {item key: {file: {sha256, size}}}."""
     config = ImageDatasetConfig.from_dict(task["config"])
     root = Path(task["root"])
     split, shape_seed = task["split"], int(task["shape_seed"])
     sid = shape_id(config.category, shape_seed)
     mesh = generate_shape(config.category, shape_seed, config.generator)
-    results: dict[str, dict[str, str]] = {}
+    results: dict[str, dict[str, dict[str, str | int]]] = {}
     if task["mesh"]:
         w = FileWriter(root)
         _write_mesh(w, mesh, split, sid)

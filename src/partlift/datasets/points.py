@@ -178,7 +178,7 @@ def sample_shape_cloud(mesh: PartMesh, config: PointsDatasetConfig, seed: int) -
     return cloud
 
 
-def _points_task(task: dict) -> dict[str, dict[str, str]]:
+def _points_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
     """Worker: make one shape's ``pc.ply`` and ``label.npy``."""
     config = PointsDatasetConfig.from_dict(task["config"])
     root = Path(task["root"])

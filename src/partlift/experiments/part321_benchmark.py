@@ -139,7 +139,6 @@ def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress:
 def _train_baseline(settings, root, model: Part321, progress, log, workdir: Path | None = None) -> Seg2DBaseline:
     """Train the 2D baseline, or load the one an earlier run saved in ``workdir`` with the same settings."""
     key = json.dumps([to_jsonable(settings.baseline), settings.model.correspondence.method], sort_keys=True)
-    path = stamp = None
     if workdir is not None:
         # baseline2d_config.json is written last: it vouches for the weights and the seconds
         path, stamp = workdir / "baseline2d.pt", workdir / "baseline2d_config.json"
@@ -157,10 +156,10 @@ def _train_baseline(settings, root, model: Part321, progress, log, workdir: Path
     base = Seg2DBaseline(settings.baseline).fit([im.image for im in data.images], masks,
                                                 data.template.part_names, progress=progress)
     log(f"  trained the 2D baseline in {base.seconds:.0f} s")
-    if path is not None:
-        base.save(path)
+    if workdir is not None:
+        base.save(workdir / "baseline2d.pt")
         atomic_write_json(workdir / "baseline2d_seconds.json", {"seconds": base.seconds})
-        atomic_write_text(stamp, key)
+        atomic_write_text(workdir / "baseline2d_config.json", key)  # last: vouches for the two above
     return base
 
 

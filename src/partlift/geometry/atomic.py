@@ -22,7 +22,7 @@ from typing import IO, Any
 import numpy as np
 
 
-def _write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
+def _write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     The one place that commits a file (tests count and interrupt writes here). The parent folder is
@@ -72,10 +72,9 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
     return _write_atomic(path, lambda fh: torch.save(obj, fh))
 
 
-def atomic_savez(path: str | os.PathLike, compressed: bool = True, **arrays: np.ndarray) -> Path:
-    """``np.savez_compressed`` (or ``np.savez``) of ``arrays`` to ``path`` atomically (no ``.npz`` is appended)."""
-    save = np.savez_compressed if compressed else np.savez
-    return _write_atomic(path, lambda fh: save(fh, **arrays))
+def atomic_savez(path: str | os.PathLike, **arrays: Any) -> Path:
+    """``np.savez_compressed(path, **arrays)`` atomically (no ``.npz`` is appended)."""
+    return _write_atomic(path, lambda fh: np.savez_compressed(fh, **arrays))
 
 
 def atomic_save_npy(path: str | os.PathLike, array: Any, allow_pickle: bool = False) -> Path:
