@@ -41,8 +41,8 @@ def test_layout_and_manifest(dataset):
     n_views = CONFIG.template_views + 3 * CONFIG.views_per_mesh
     assert len([k for k in manifest["items"] if not k.endswith("/mesh")]) == n_views
     for files in manifest["items"].values():
-        for rel, digest in files.items():
-            assert sha256_file(dataset / rel) == digest, rel
+        for rel, entry in files.items():
+            assert entry == {"sha256": sha256_file(dataset / rel), "size": (dataset / rel).stat().st_size}, rel
     assert not list(dataset.rglob(".*tmp*")), "temporary files left behind"
 
 

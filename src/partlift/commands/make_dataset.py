@@ -36,6 +36,8 @@ def _apply_overrides(config, overrides: dict[str, str]):
 _SET_HELP = ("Override any config field, e.g. --set pose.theta_std_deg=5 (repeatable; numbers, lists and null "
              "as JSON).")
 _FORCE_HELP = "Write into a non-empty --out folder that is not a partlift dataset of this kind."
+_VERIFY_HELP = ("Before reusing finished files of an earlier run, check their SHA-256 against the manifest "
+                "(default: only that each exists with its recorded size); damaged items are regenerated.")
 
 
 def _has_manifest(path: Path) -> bool:
@@ -63,12 +65,14 @@ def _has_manifest(path: Path) -> bool:
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Processes.")
 @click.option("--set", "sets", multiple=True, help=_SET_HELP)
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
+@click.option("--verify", is_flag=True, help=_VERIFY_HELP)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def images(category, out, n_train_meshes, n_test_meshes, views_per_mesh, template_views, size, pose_preset,
-           theta_std, seed, workers, sets, force, no_progress) -> None:
+           theta_std, seed, workers, sets, force, verify, no_progress) -> None:
     """Rendered views with pose, depth, part masks and edges, split into template / train / test.
 
-    Finished items in OUT are skipped, so an interrupted run resumes.
+    Finished items in OUT are skipped, so an interrupted run resumes; items with missing or damaged
+    files (see --verify) are regenerated.
     """
     from partlift.datasets.images import ImageDatasetConfig, generate_image_dataset
     from partlift.datasets.poses import PoseSampling
@@ -82,7 +86,8 @@ def images(category, out, n_train_meshes, n_test_meshes, views_per_mesh, templat
     )
     config = _apply_overrides(config, _parse_set(sets))
     claim_output_dir(out, "dataset-images", force=force, recognise=lambda p: _has_manifest(p / "manifest.json"))
-    root = generate_image_dataset(config, out, workers=workers, progress=not no_progress)
+    root = generate_image_dataset(config, out, workers=workers, progress=not no_progress, verify=verify,
+                                  log=click.echo)
     n = config.template_views + (config.n_train_meshes + config.n_test_meshes) * config.views_per_mesh
     click.echo(f"{n} images of {category} in {root}")
 
@@ -98,8 +103,10 @@ def images(category, out, n_train_meshes, n_test_meshes, views_per_mesh, templat
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Processes.")
 @click.option("--set", "sets", multiple=True, help=_SET_HELP)
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
+@click.option("--verify", is_flag=True, help=_VERIFY_HELP)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def points(category, out, n_few_shot, n_val, n_test, n_points, seed, workers, sets, force, no_progress) -> None:
+def points(category, out, n_few_shot, n_val, n_test, n_points, seed, workers, sets, force, verify,
+           no_progress) -> None:
     """Coloured labelled point clouds in PartNetE's layout (few_shot / val / test, meta.json, split lists)."""
     from partlift.datasets.points import PointsDatasetConfig, generate_points_dataset
     from partlift.datasets.shape_source import shape_categories
@@ -115,5 +122,6 @@ def points(category, out, n_few_shot, n_val, n_test, n_points, seed, workers, se
             category=cat, n_few_shot=n_few_shot, n_val=n_val, n_test=n_test, n_points=n_points, seed=seed
         )
         config = _apply_overrides(config, overrides)
-        generate_points_dataset(config, out, workers=workers, progress=not no_progress)
+        generate_points_dataset(config, out, workers=workers, progress=not no_progress, verify=verify,
+                                log=click.echo)
         click.echo(f"{n_few_shot + n_val + n_test} {cat} point clouds in {out}")

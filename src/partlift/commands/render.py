@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -11,6 +10,7 @@ import click
 import numpy as np
 
 from partlift.commands.options import config_type
+from partlift.geometry.atomic import atomic_write_json
 from partlift.validation import bounded, validate_config
 
 
@@ -148,7 +148,7 @@ def render(mesh: Path, out_dir: Path, views: str, size: int, distance: float, fo
         "normalization": None if norm is None else {"offset": norm.offset.tolist(), "scale": norm.scale},
         "part_names": list(part_mesh.part_names),
     }
-    (out_dir / "render_config.json").write_text(json.dumps(meta, indent=2))
+    atomic_write_json(out_dir / "render_config.json", meta, indent=2)  # last: the views are finished
     out.record([p.name for p in written] + ["render_config.json"])
     note = f" (removed {len(stale)} files of an earlier render)" if stale else ""
     click.echo(f"wrote {len(cameras)} views of {mesh} to {out_dir}{note}")

@@ -3,7 +3,9 @@
 ``ensure_embedded_dataset("images", "car")`` returns a ready DST-Part3D-style dataset folder,
 ``ensure_embedded_dataset("points", "Chair")`` a PartNetE-style root holding that category. The
 folder name carries a hash of the configuration (and the dataset format version), so a changed
-configuration never reuses stale data; a finished dataset is recognised by its complete manifest.
+configuration never reuses stale data; a finished dataset is recognised by its complete manifest
+whose files all exist with their recorded sizes. A cache with a missing or truncated file is
+repaired: generation runs again and remakes only the damaged items.
 """
 
 from __future__ import annotations

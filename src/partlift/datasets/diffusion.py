@@ -271,7 +271,7 @@ def diffuse_image_dataset(
     images_per_view``, and ``prompts.json`` = {shape_id: {"<view>_<k>": prompt}} (3D-DST's layout).
     Returns the number of images generated.
     """
-    from partlift.geometry.io import atomic_write_bytes
+    from partlift.geometry.atomic import atomic_write_bytes
 
     root = Path(root)
     splits_file = root / "splits.json"

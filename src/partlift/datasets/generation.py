@@ -2,10 +2,11 @@
 
 A dataset run is a list of *tasks* (one shape with the items still to make), executed by
 spawn-safe top-level functions in ``workers`` processes. Every file is written to a temporary
-name and renamed, and its SHA-256 is recorded; the parent process merges the results into
-``manifest.json`` (rewritten atomically every few seconds and at the end). An item is finished
-when its manifest entry exists and all its files exist, so an interrupted run resumes where it
-stopped and a finished one is a no-op.
+name and renamed, and its SHA-256 and size are recorded; the parent process merges the results
+into ``manifest.json`` (rewritten atomically every few seconds and at the end). An item is finished
+when its manifest entry exists and its files pass a check (each exists with its recorded size; with
+``verify`` also its recorded SHA-256), so an interrupted run resumes where it stopped, a finished one
+is a no-op, and an item with a missing, truncated or (verified) corrupted file is made again.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
 
 from partlift.errors import PartliftError
-from partlift.geometry.io import atomic_write_bytes
+from partlift.geometry.atomic import atomic_write_bytes, atomic_write_json
 
 MANIFEST_FORMAT = "partlift-dataset-manifest"
 # Bumped when generated content changes for the same config, so cached datasets are rebuilt.
@@ -46,18 +48,38 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def file_entry(data: bytes) -> dict[str, str | int]:
+    """The manifest entry of a file: its SHA-256 and size in bytes."""
+    return {"sha256": sha256_bytes(data), "size": len(data)}
+
+
+def file_intact(path: Path, entry: dict | str, verify: bool = False) -> bool:
+    """Whether ``path`` still holds what its manifest ``entry`` recorded.
+
+    The cheap check compares the size; ``verify`` also the SHA-256. Entries of manifests written
+    before sizes were recorded are a bare hash string and are always hashed.
+    """
+    try:
+        if isinstance(entry, str):
+            return path.is_file() and sha256_file(path) == entry
+        if not isinstance(entry, dict) or not path.is_file() or path.stat().st_size != entry.get("size"):
+            return False
+        return not verify or sha256_file(path) == entry.get("sha256")
+    except OSError:
+        return False
+
+
 class FileWriter:
-    """Writes files under ``root`` atomically and remembers {relative path: sha256}."""
+    """Writes files under ``root`` atomically and remembers {relative path: {sha256, size}}."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
-        self.hashes: dict[str, str] = {}
+        self.files: dict[str, dict[str, str | int]] = {}
 
     def bytes(self, rel: str, data: bytes) -> Path:
         path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, data)
-        self.hashes[rel] = sha256_bytes(data)
+        self.files[rel] = file_entry(data)
         return path
 
     def png(self, rel: str, array: np.ndarray) -> Path:
@@ -74,9 +96,9 @@ class FileWriter:
         return self.bytes(rel, json.dumps(obj, indent=1, default=_json_default).encode())
 
     def existing(self, rel: str) -> Path:
-        """Record the hash of a file written by another writer (e.g. trimesh via geometry.io)."""
+        """Record a file written by another writer (e.g. trimesh via geometry.io)."""
         path = self.root / rel
-        self.hashes[rel] = sha256_file(path)
+        self.files[rel] = {"sha256": sha256_file(path), "size": path.stat().st_size}
         return path
 
 
@@ -98,8 +120,8 @@ def to_jsonable(obj):
 
 
 def write_json_atomic(path: str | os.PathLike, obj) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, json.dumps(obj, indent=1, default=_json_default).encode())
+    """JSON (numpy values and dataclasses converted) written atomically."""
+    atomic_write_json(path, obj, default=_json_default)
 
 
 # --------------------------------------------------------------------------------- manifest
@@ -117,9 +139,10 @@ def package_versions() -> dict[str, str]:
 
 
 class Manifest:
-    """``manifest.json`` of one dataset: seed, config, versions and {item key: {file: sha256}}.
+    """``manifest.json`` of one dataset: seed, config, versions and {item key: {file: {sha256, size}}}.
 
-    File paths are relative to ``root`` (default: the manifest's folder).
+    File paths are relative to ``root`` (default: the manifest's folder). ``damaged`` collects the
+    items :meth:`is_done` found with a missing or damaged file (they are made again).
     """
 
     def __init__(self, path: str | os.PathLike, kind: str, config: dict, seed: int, root=None):
@@ -136,6 +159,8 @@ class Manifest:
             "items": {},
         }
         self._last_write = 0.0
+        self.damaged: list[str] = []
+        self.checked = 0
         if self.path.exists():
             try:
                 old = json.loads(self.path.read_text())
@@ -150,15 +175,42 @@ class Manifest:
                 self.data["items"] = dict(old.get("items", {}))
 
     @property
-    def items(self) -> dict[str, dict[str, str]]:
-        return self.data["items"]
+    def items(self) -> dict[str, dict[str, Any]]:
+        """{item key: {file: entry}}; an entry is {sha256, size}, or a bare sha256 in older manifests."""
+        return cast(dict, self.data["items"])
 
-    def is_done(self, key: str) -> bool:
-        """The item has a manifest entry and all its files exist."""
+    def is_done(self, key: str, verify: bool = False) -> bool:
+        """The item has a manifest entry and every file passes :func:`file_intact`.
+
+        An entry whose files fail is remembered in ``damaged``; an old hash-only entry that passes
+        gets its sizes recorded, so later checks are cheap.
+        """
         files = self.items.get(key)
-        return files is not None and all((self.root / rel).is_file() for rel in files)
+        if files is None:
+            return False
+        self.checked += 1
+        if not isinstance(files, dict) or not all(file_intact(self.root / rel, entry, verify)
+                                                  for rel, entry in files.items()):
+            if key not in self.damaged:
+                self.damaged.append(key)
+            return False
+        if any(isinstance(entry, str) for entry in files.values()):
+            self.items[key] = {rel: entry if isinstance(entry, dict) else
+                               {"sha256": entry, "size": (self.root / rel).stat().st_size}
+                               for rel, entry in files.items()}
+        return True
 
-    def add(self, results: dict[str, dict[str, str]]) -> None:
+    def repair_note(self, name: str, verify: bool = False, limit: int = 3) -> str | None:
+        """One line on what the checks of this run found (None when there is nothing to say)."""
+        if self.damaged:
+            n = len(self.damaged)
+            keys = ", ".join(self.damaged[:limit]) + (" ..." if n > limit else "")
+            return f"{name}: regenerated {n} item{'s' if n != 1 else ''} with missing or damaged files: {keys}"
+        if verify and self.checked:
+            return f"{name}: verified the SHA-256 of {self.checked} finished items: all intact"
+        return None
+
+    def add(self, results: Mapping[str, dict[str, Any]]) -> None:
         self.items.update(results)
         if time.monotonic() - self._last_write > 5.0:
             self.write()
@@ -171,7 +223,8 @@ class Manifest:
 
 
 def manifest_complete(path: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
-    """True if ``path`` is a manifest marked complete whose files (relative to ``root``) all exist."""
+    """True if ``path`` is a manifest marked complete whose files (relative to ``root``) all pass the
+    cheap check of :func:`file_intact` (exist with their recorded size)."""
     p = Path(path)
     base = Path(root) if root is not None else p.parent
     if not p.is_file():
@@ -182,7 +235,10 @@ def manifest_complete(path: str | os.PathLike, root: str | os.PathLike | None = 
         return False
     if not data.get("complete") or data.get("format_version") != DATASET_FORMAT_VERSION:
         return False
-    return all((base / rel).is_file() for files in data.get("items", {}).values() for rel in files)
+    items = data.get("items")
+    if not isinstance(items, dict) or not all(isinstance(files, dict) for files in items.values()):
+        return False
+    return all(file_intact(base / rel, entry) for files in items.values() for rel, entry in files.items())
 
 
 # --------------------------------------------------------------------------------- running tasks

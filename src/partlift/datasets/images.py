@@ -24,6 +24,7 @@ Layout of one dataset (one category)::
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -180,18 +181,18 @@ def _write_mesh(writer: FileWriter, mesh, split: str, sid: str) -> None:
         writer.npy(f"gt/{split}/{sid}/corr.npy", np.asarray(corr, dtype=np.float32))
 
 
-def _image_task(task: dict) -> dict[str, dict[str, str]]:
-    """Worker: make the missing items of one shape; returns {item key: {file: sha256}}."""
+def _image_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
+    """Worker: make the missing items of one shape; returns {item key: {file: {sha256, size}}}."""
     config = ImageDatasetConfig.from_dict(task["config"])
     root = Path(task["root"])
     split, shape_seed = task["split"], int(task["shape_seed"])
     sid = shape_id(config.category, shape_seed)
     mesh = generate_shape(config.category, shape_seed, config.generator)
-    results: dict[str, dict[str, str]] = {}
+    results: dict[str, dict[str, dict[str, str | int]]] = {}
     if task["mesh"]:
         w = FileWriter(root)
         _write_mesh(w, mesh, split, sid)
-        results[f"{split}/{sid}/mesh"] = w.hashes
+        results[f"{split}/{sid}/mesh"] = w.files
     if not task["views"]:
         return results
     norm = unit_box_normalization(mesh.vertices)
@@ -244,12 +245,13 @@ def _image_task(task: dict) -> dict[str, dict[str, str]]:
                 split in LABELLED_SPLITS or k not in ("mask", "instance"))},
         }
         w.json(files["annotation"], ann)
-        results[f"{split}/{sid}/{view:03d}"] = w.hashes
+        results[f"{split}/{sid}/{view:03d}"] = w.files
     return results
 
 
 def generate_image_dataset(
-    config: ImageDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True
+    config: ImageDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True, verify: bool = False,
+    log: Callable[[str], None] | None = print,
 ) -> Path:
     """Generate (or finish) an image dataset in ``out``; finished items are skipped.
 
@@ -258,6 +260,9 @@ def generate_image_dataset(
         out: output folder of this category's dataset.
         workers: processes (1 = in this process, all numba threads).
         progress: show a tqdm progress bar.
+        verify: check the SHA-256 of every finished file, not only its size, before reusing it.
+        log: receives one line if items had to be regenerated (or, with ``verify``, that none had);
+            None = silent.
 
     Returns:
         ``out`` as a Path. Raises PartliftError if ``out`` holds a dataset made with another config.
@@ -279,8 +284,9 @@ def generate_image_dataset(
     for split in IMAGE_SPLITS:
         for seed in shapes[split]:
             sid = shape_id(config.category, seed)
-            todo = [v for v in range(config.views(split)) if not manifest.is_done(f"{split}/{sid}/{v:03d}")]
-            need_mesh = not manifest.is_done(f"{split}/{sid}/mesh")
+            todo = [v for v in range(config.views(split))
+                    if not manifest.is_done(f"{split}/{sid}/{v:03d}", verify)]
+            need_mesh = not manifest.is_done(f"{split}/{sid}/mesh", verify)
             if todo or need_mesh:
                 tasks.append({"config": cfg, "root": str(root), "split": split, "shape_seed": seed,
                               "views": todo, "mesh": need_mesh, "threads": 1 if workers > 1 else None})
@@ -293,6 +299,9 @@ def generate_image_dataset(
         manifest.write(complete=False)  # keep what finished, so a rerun resumes from there
         raise
     manifest.write(complete=True)
+    note = manifest.repair_note(f"images {config.category} ({root})", verify)
+    if note and log is not None:
+        log(note)
     return root
 
 

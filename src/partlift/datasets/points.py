@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def sample_shape_cloud(mesh: PartMesh, config: PointsDatasetConfig, seed: int) -
     return cloud
 
 
-def _points_task(task: dict) -> dict[str, dict[str, str]]:
+def _points_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
     """Worker: make one shape's ``pc.ply`` and ``label.npy``."""
     config = PointsDatasetConfig.from_dict(task["config"])
     root = Path(task["root"])
@@ -192,7 +193,7 @@ def _points_task(task: dict) -> dict[str, dict[str, str]]:
     w = FileWriter(root)
     w.existing(f"{rel}/pc.ply")
     w.existing(f"{rel}/label.npy")
-    return {rel: w.hashes}
+    return {rel: w.files}
 
 
 def _category_parts(config: PointsDatasetConfig) -> list[str]:
@@ -226,12 +227,15 @@ def _refresh_index(root: Path) -> None:
 
 
 def generate_points_dataset(
-    config: PointsDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True
+    config: PointsDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True, verify: bool = False,
+    log: Callable[[str], None] | None = print,
 ) -> Path:
     """Generate (or finish) one category's point clouds in the PartNetE layout under ``out``.
 
     Several categories can share ``out`` (run once per category); meta.json and the split lists
-    are rebuilt from all categories present. Returns ``out``.
+    are rebuilt from all categories present. Finished shapes are reused after the check of
+    :meth:`Manifest.is_done` (size; with ``verify`` SHA-256); ``log`` receives one line if shapes
+    had to be regenerated (None = silent). Returns ``out``.
     """
     if config.generator:
         load_generator(config.generator)
@@ -247,7 +251,7 @@ def generate_points_dataset(
     tasks = []
     for split, seeds in config.shapes().items():
         for seed in seeds:
-            if not manifest.is_done(f"{split}/{config.category}/{shape_id(config.category, seed)}"):
+            if not manifest.is_done(f"{split}/{config.category}/{shape_id(config.category, seed)}", verify):
                 tasks.append({"config": cfg, "root": str(root), "split": split, "shape_seed": seed})
     try:
         run_tasks(_points_task, tasks, workers, manifest.add, progress, f"points {config.category}")
@@ -256,6 +260,9 @@ def generate_points_dataset(
         raise
     manifest.write(complete=True)
     _refresh_index(root)
+    note = manifest.repair_note(f"points {config.category} ({root})", verify)
+    if note and log is not None:
+        log(note)
     return root
 
 

@@ -28,6 +28,7 @@ from partlift.experiments.part321_benchmark import BenchSettings as Part321Setti
 from partlift.experiments.partstad_benchmark import BenchSettings as PartSTADSettings
 from partlift.experiments.partstad_benchmark import PartstadMethod
 from partlift.experiments.stages import StageRunner
+from partlift.geometry.atomic import atomic_savez
 from partlift.validation import bounded, validate_config
 
 DEMO_FORMAT = "partlift-demo/1"
@@ -117,14 +118,14 @@ def _partstad_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
     (``partstad/gallery/data.json`` + one NPZ per shape) for :mod:`partlift.report.gallery` to draw."""
     from partlift.datasets.cache import embedded_points_root
     from partlift.datasets.loaders import load_partnete_split as load_split
-    from partlift.partstad.model import PartSTAD
+    from partlift.partstad.model import PartSTAD, is_saved_model
 
     out = run_dir / "partstad" / "gallery"
     entries = []
     for cat in cfg.partstad.categories:
         model_dir = run_dir / "partstad" / cat / "model-partstad"
-        if not model_dir.is_dir():
-            log(f"[partstad_gallery] no PartSTAD model for {cat}; skipped")
+        if not is_saved_model(model_dir):
+            log(f"[partstad_gallery] no finished PartSTAD model for {cat}; skipped")
             continue
         model = PartSTAD.load(model_dir, cache_dir=run_dir / "partstad" / "cache")
         shapes = load_split(embedded_points_root(cat, False), "test", cat, cfg.gallery_shapes)
@@ -136,8 +137,7 @@ def _partstad_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
             views = [v for v in cfg.gallery_views if v < len(ps.views.image)]
             sel = np.isin(ps.proposals.view, views)
             npz = out / cat / f"{s.name}_gallery.npz"
-            npz.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(
+            atomic_savez(
                 npz, points=ps.points.astype(np.float32), pred=sem.astype(np.int16), gt=gt.astype(np.int16),
                 views=np.asarray(views, np.int64), images=np.asarray(ps.views.image)[views],
                 point_index=np.asarray(ps.views.point_index)[views],
@@ -182,8 +182,7 @@ def _part321_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
                 continue
             pred, gt = read_part321_record(pred_path), read_part321_record(gt_path)
             npz = out / cat / f"{iid}_image.npz"
-            npz.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(npz, image=np.asarray(s.image), K=np.asarray(s.camera.K, np.float64))
+            atomic_savez(npz, image=np.asarray(s.image), K=np.asarray(s.camera.K, np.float64))
             entries.append({"category": cat, "image": iid, "part_names": list(gt.part_names or pred.part_names or ()),
                             "pose_error_deg": _pose_error_deg(pred.pose, gt.pose),
                             "data": str(npz.relative_to(run_dir)),

@@ -32,6 +32,7 @@ from partlift.experiments.part321_scoring import (
     summarize,
 )
 from partlift.experiments.part_transfer import transfer_scores
+from partlift.geometry.atomic import atomic_write_json, atomic_write_text
 from partlift.part321.baseline2d import Seg2DBaseline, Seg2DTrainConfig, pseudo_masks
 from partlift.part321.correspondence import (
     CorrespondenceConfig,
@@ -43,7 +44,7 @@ from partlift.part321.correspondence import (
 from partlift.part321.data import load_test_samples, load_training_data
 from partlift.part321.deformation import DeformationConfig
 from partlift.part321.feature_training import FeatureTrainingConfig
-from partlift.part321.model import MODEL_VERSION, Part321, Part321Config, saved_model_version
+from partlift.part321.model import MODEL_VERSION, Part321, Part321Config, is_saved_model, saved_model_version
 from partlift.validation import bounded, validate_config
 
 
@@ -102,14 +103,26 @@ def dataset_config(settings: BenchSettings, category: str) -> ImageDatasetConfig
     return replace(ImageDatasetConfig(category=category), **settings.dataset)
 
 
+def _stamp_matches(stamp: Path, text: str) -> bool:
+    try:
+        return stamp.read_text() == text
+    except OSError:
+        return False
+
+
 def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress: bool, log) -> tuple[Part321, dict]:
+    """The category's model from ``workdir/model`` if a finished one was trained with these settings
+    (``model_config.json``, written after the model, says so), else trained and saved."""
     model_dir = workdir / "model"
     cfg_json = json.dumps(settings.model.to_dict(), sort_keys=True)
     stamp = workdir / "model_config.json"
-    if (saved_model_version(model_dir) == MODEL_VERSION and stamp.is_file()
-            and stamp.read_text() == cfg_json):  # an older-format model is retrained
+    if (is_saved_model(model_dir) and saved_model_version(model_dir) == MODEL_VERSION
+            and _stamp_matches(stamp, cfg_json)):  # an older-format model is retrained
         model = Part321.load(model_dir, device=settings.device)
         return model, dict(model.meta.get("bench_train", {}))
+    if (model_dir / "config.json").is_file() and not is_saved_model(model_dir):
+        log(f"  {model_dir} holds an unfinished model (interrupted save); training it again")
+    stamp.unlink(missing_ok=True)  # the folder changes now: a stale stamp must not vouch for it
     data = load_training_data(root)
     t0 = time.perf_counter()
     model = Part321(settings.model, device=settings.device).fit(data.template, data.meshes, data.images,
@@ -118,7 +131,7 @@ def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress:
     info = {"train_seconds": seconds, "stages": model.meta["train_seconds"], "num_images": len(data.images)}
     model.meta["bench_train"] = info
     model.save(model_dir)
-    stamp.write_text(cfg_json)
+    atomic_write_text(stamp, cfg_json)  # last: the model folder is finished
     log(f"  trained Part321 in {seconds:.0f} s ({len(data.images)} images, {len(data.meshes)} meshes)")
     return model, info
 
@@ -126,14 +139,15 @@ def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress:
 def _train_baseline(settings, root, model: Part321, progress, log, workdir: Path | None = None) -> Seg2DBaseline:
     """Train the 2D baseline, or load the one an earlier run saved in ``workdir`` with the same settings."""
     key = json.dumps([to_jsonable(settings.baseline), settings.model.correspondence.method], sort_keys=True)
-    path = stamp = None
     if workdir is not None:
+        # baseline2d_config.json is written last: it vouches for the weights and the seconds
         path, stamp = workdir / "baseline2d.pt", workdir / "baseline2d_config.json"
-        if path.is_file() and stamp.is_file() and stamp.read_text() == key:
+        if path.is_file() and _stamp_matches(stamp, key):
             base = Seg2DBaseline.load(path)
             base.seconds = json.loads((workdir / "baseline2d_seconds.json").read_text())["seconds"]
             log(f"  reusing the 2D baseline in {path}")
             return base
+        stamp.unlink(missing_ok=True)
     data = load_training_data(root)
     encoder = None if settings.model.correspondence.method == "geometric" else pretrained_encoder(
         settings.model.pretrain)
@@ -142,11 +156,10 @@ def _train_baseline(settings, root, model: Part321, progress, log, workdir: Path
     base = Seg2DBaseline(settings.baseline).fit([im.image for im in data.images], masks,
                                                 data.template.part_names, progress=progress)
     log(f"  trained the 2D baseline in {base.seconds:.0f} s")
-    if path is not None:
-        assert workdir is not None and stamp is not None  # set together with path
-        base.save(path)
-        (workdir / "baseline2d_seconds.json").write_text(json.dumps({"seconds": base.seconds}))
-        stamp.write_text(key)
+    if workdir is not None:
+        base.save(workdir / "baseline2d.pt")
+        atomic_write_json(workdir / "baseline2d_seconds.json", {"seconds": base.seconds})
+        atomic_write_text(workdir / "baseline2d_config.json", key)  # last: vouches for the two above
     return base
 
 

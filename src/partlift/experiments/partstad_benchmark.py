@@ -21,6 +21,7 @@ import numpy as np
 from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split as load_split
 from partlift.errors import ReadError
+from partlift.geometry.atomic import atomic_savez, atomic_write_json
 from partlift.validation import bounded, validate_config
 
 if TYPE_CHECKING:
@@ -120,14 +121,15 @@ def _ground_truth(cloud: PartPointCloud) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _save_result(path: Path, rows: list[dict], info: dict) -> None:
+    """The rows as ``path`` (npz) and ``info`` as its ``.json``, which marks the result finished: it is
+    removed first and written last, so an interrupted save is recomputed, never mixed with an older one."""
+    path.with_suffix(".json").unlink(missing_ok=True)
     arrays = {}
     for i, r in enumerate(rows):
         for k, v in r.items():
             arrays[f"{i}_{k}"] = np.asarray(v)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
-    tmp.replace(path)
-    path.with_suffix(".json").write_text(json.dumps(info))
+    atomic_savez(path, **arrays)
+    atomic_write_json(path.with_suffix(".json"), info, indent=None)
 
 
 def _load_result(path: Path, fingerprint: str, n: int) -> tuple[list[dict], dict] | None:
@@ -169,12 +171,14 @@ def _trained_proposer(base, names: tuple[str, ...], few: list, cdir: Path, categ
         proposer.load_state(pdir)
         log(f"[{category}] reusing the trained proposer in {pdir}")
         return proposer.with_config(base.learned), json.loads((pdir / "timing.json").read_text())["seconds"]
+    if pdir.is_dir() and any(pdir.iterdir()):
+        log(f"[{category}] {pdir} holds an unfinished proposer (no timing.json: interrupted); training it again")
     log(f"[{category}] training the proposer ({base.learned.steps} steps on {len(few)} shapes)")
     t = time.perf_counter()
     proposer.fit(few, progress=progress, log=log)
     seconds = time.perf_counter() - t
     proposer.save(pdir)
-    (pdir / "timing.json").write_text(json.dumps({"seconds": seconds}))  # last: marks the proposer finished
+    atomic_write_json(pdir / "timing.json", {"seconds": seconds}, indent=None)  # last: marks the proposer finished
     return proposer, seconds
 
 
@@ -267,6 +271,7 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
     """Every method on one category: load the splits, train (or reuse) the proposer, prepare the
     shapes, fit and predict each method (results cached by fingerprint), time inference."""
     from partlift.experiments.stages import fingerprint
+    from partlift.partstad.model import is_saved_model
     from partlift.partstad.superpoints import SUPERPOINT_ALGORITHM
 
     root = embedded_points_root(category, progress)
@@ -301,12 +306,12 @@ def _run_category(settings: BenchSettings, category: str, workdir: Path, methods
         rows, info = _method_rows(name, base, proposer, run, prepared[_is_weighted(name)], cdir, workdir / "cache",
                                   progress)
         fits[name] = info["fit_s"]
+        _write_predictions(workdir, name, run, rows)  # before the result that a rerun reuses without them
         _save_result(path, rows, {"fingerprint": fp, **info})
         run.preds[name] = rows
         log(f"[{category}] {name}: done in {time.perf_counter() - t:.1f} s")
-        _write_predictions(workdir, name, run, rows)
     timing["weights_fit_s"] = fits
-    if "partstad" in methods and settings.timing_shapes > 0 and (cdir / "model-partstad").exists():
+    if "partstad" in methods and settings.timing_shapes > 0 and is_saved_model(cdir / "model-partstad"):
         timing.update(_inference_timing(cdir / "model-partstad", test, settings.timing_shapes, settings.device))
     run.timing = timing
     return run

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from partlift.geometry.atomic import atomic_write_json
 
 
 def fingerprint(obj) -> str:
@@ -67,9 +68,6 @@ class StageRunner:
         seconds = time.perf_counter() - start
         self.timings[name] = seconds
         record = {"stage": name, "fingerprint": fingerprint(key), "seconds": seconds, "result": result}
-        path = self.marker(name)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(record, indent=2, default=str))
-        os.replace(tmp, path)
+        atomic_write_json(self.marker(name), record, indent=2, default=str)  # after everything the stage wrote
         self.log(f"[{name}] done in {seconds:.1f} s")
         return result

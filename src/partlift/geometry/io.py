@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from partlift.errors import InvalidGeometryError, LabelMismatchError, ReadError
+from partlift.geometry.atomic import atomic_save_npy, atomic_write_bytes
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.safe_load import load_npy
@@ -33,14 +34,6 @@ def sidecar_path(mesh_path: str | os.PathLike) -> Path:
     """``dir/chair.obj`` -> ``dir/chair.labels.json``."""
     p = Path(mesh_path)
     return p.with_name(p.stem + ".labels.json")
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write a file so that a reader never sees a partial one (write to a temp name, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _existing(path: str | os.PathLike, what: str) -> Path:
@@ -324,10 +317,8 @@ def save_partnete_shape(cloud: PartPointCloud, folder: str | os.PathLike) -> Non
 
 def save_partnete_labels(path: str | os.PathLike, semantic: np.ndarray, instance: np.ndarray) -> None:
     """Write a PartNetE ``label.npy`` dict (``semantic_seg``, ``instance_seg``, int32) atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npy")
-    np.save(tmp, {"semantic_seg": np.asarray(semantic, np.int32), "instance_seg": np.asarray(instance, np.int32)})  # type: ignore[arg-type]  # a dict is pickled
-    os.replace(tmp, path)
+    atomic_save_npy(path, {"semantic_seg": np.asarray(semantic, np.int32),
+                           "instance_seg": np.asarray(instance, np.int32)}, allow_pickle=True)
 
 
 def load_points_or_mesh(

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from partlift.errors import LabelMismatchError, ReadError
+from partlift.geometry.atomic import atomic_save_npy, atomic_write_bytes, atomic_write_json
 from partlift.geometry.boxes import Box3D
 from partlift.geometry.safe_load import load_npy
 
@@ -154,12 +155,7 @@ def save_partnete_prediction(
         d.update(instance_seg=ins, instance_label=lab, instance_score=score)
     if part_names is not None:
         d["part_names"] = [str(s) for s in part_names]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "label.npy"
-    tmp = folder / f".label.tmp{os.getpid()}.npy"
-    np.save(tmp, d, allow_pickle=True)  # type: ignore[arg-type]  # a dict is pickled
-    os.replace(tmp, path)
-    return path
+    return atomic_save_npy(folder / "label.npy", d, allow_pickle=True)
 
 
 # ------------------------------------------------------------------------------------------ Part321
@@ -331,6 +327,8 @@ def save_part321_record(
             entry["box"] = rec["box"].to_dict()
         out["parts"][str(name)] = entry
     if mask is not None:
+        import io
+
         from PIL import Image
 
         m = np.asarray(mask, dtype=np.int64)
@@ -338,9 +336,8 @@ def save_part321_record(
             raise ValueError("mask labels must lie in [-1, 65534]")
         mask_name = path.stem + "_mask.png"
         code = (m + 1).astype(np.uint8 if m.max(initial=-1) < 255 else np.uint16)
-        Image.fromarray(code).save(path.parent / mask_name)
+        buf = io.BytesIO()
+        Image.fromarray(code).save(buf, format="PNG")
+        atomic_write_bytes(path.parent / mask_name, buf.getvalue())  # before the record that names it
         out["mask"] = mask_name
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(out))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_json(path, out, indent=None)

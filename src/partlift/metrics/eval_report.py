@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from partlift.geometry.atomic import atomic_write_json
 from partlift.metrics.tables import MetricTable, format_category_table, format_part_table, json_safe, tables_to_json
 
 # Bump when a metric definition or default changes (docs/CONVENTIONS.md, "Metrics").
@@ -57,12 +57,7 @@ class EvalReport:
         return json_safe(d)
 
     def write_json(self, path: str | os.PathLike) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False))
-        os.replace(tmp, path)
-        return path
+        return atomic_write_json(path, self.to_dict(), indent=2, allow_nan=False)
 
     def format_text(self, per_part: bool = False, tables: Sequence[str] | None = None) -> str:
         chosen = [(t, s) for t, s in zip(self.tables, self.display_scales, strict=True)

@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from partlift.errors import ReadError
+from partlift.geometry.atomic import atomic_torch_save
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.models.seg2d import Seg2DConfig, Seg2DNet
@@ -126,8 +127,8 @@ class Seg2DBaseline:
 
     def save(self, path: str | Path) -> None:
         assert self.net is not None, "the 2D baseline is not trained"
-        torch.save({"config": asdict(self.config), "part_names": list(self.part_names),
-                    "state": self.net.state_dict()}, path)
+        atomic_torch_save({"config": asdict(self.config), "part_names": list(self.part_names),
+                           "state": self.net.state_dict()}, path)
 
     @staticmethod
     def load(path: str | Path) -> Seg2DBaseline:

@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from partlift.errors import PartliftError, ReadError
+from partlift.geometry.atomic import atomic_torch_save
 from partlift.geometry.normalize import unit_box_normalization
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
@@ -176,20 +177,16 @@ def _pretrain(cfg, shapes, checkpoint, progress) -> PretrainResult:
         sched.step()
         history.append(float(loss.detach()))
         if checkpoint is not None and ((step + 1) % 100 == 0 or step + 1 == cfg.steps):
-            tmp = Path(str(checkpoint) + ".tmp")
-            torch.save({"config": asdict(cfg), "enc": enc.state_dict(), "dec": dec.state_dict(),
-                        "pos": pos_head.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                        "history": history, "step": step + 1}, tmp)
-            tmp.replace(checkpoint)
+            atomic_torch_save({"config": asdict(cfg), "enc": enc.state_dict(), "dec": dec.state_dict(),
+                               "pos": pos_head.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                               "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                               "history": history, "step": step + 1}, checkpoint)
     enc.eval()
     return PretrainResult(enc, history, time.perf_counter() - t0)
 
 
 def save_encoder(encoder: PointNet2Encoder, path: str | Path, extra: dict | None = None) -> None:
-    tmp = Path(str(path) + ".tmp")
-    torch.save({"config": asdict(encoder.config), "state": encoder.state_dict(), "extra": extra or {}}, tmp)
-    tmp.replace(path)
+    atomic_torch_save({"config": asdict(encoder.config), "state": encoder.state_dict(), "extra": extra or {}}, path)
 
 
 def load_encoder(path: str | Path) -> PointNet2Encoder:

@@ -12,7 +12,6 @@ the pose stage) and moves continuously on the simplex of the training shapes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from partlift.errors import ReadError
+from partlift.geometry.atomic import atomic_torch_save, atomic_write_json
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.validation import bounded, validate_config
 
@@ -229,8 +229,8 @@ class Deformer:
         return d
 
     def save(self, path: str | Path) -> None:
-        torch.save(self.state(), path)
-        Path(str(path) + ".json").write_text(json.dumps(asdict(self.config), indent=2))
+        atomic_torch_save(self.state(), path)
+        atomic_write_json(str(path) + ".json", asdict(self.config), indent=2)
 
     @staticmethod
     def load(path: str | Path) -> Deformer:

@@ -23,6 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from partlift.errors import ReadError
+from partlift.geometry.atomic import atomic_torch_save
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
 from partlift.part321.inference import torch_threads
 from partlift.part321.losses import contrastive_loss
@@ -322,14 +323,12 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
         bar.update(1)
         bar.set_postfix(loss=f"{state.epoch_losses[-1]:.3f}")
         if checkpoint is not None:
-            tmp = Path(str(checkpoint) + ".tmp")
-            torch.save({
+            atomic_torch_save({
                 "config": asdict(cfg), "num_views": len(views), "epoch": epoch + 1, "net": net.state_dict(),
                 "opt": opt.state_dict(), "sched": sched.state_dict(), "bank": bank.cpu(), "clutter": clutter.cpu(),
                 "clutter_ptr": clutter_ptr, "gen": gen.get_state(), "rng": rng.bit_generator.state,
                 "epoch_losses": state.epoch_losses,
-            }, tmp)
-            tmp.replace(checkpoint)
+            }, checkpoint)
     bar.close()
     net.eval()
     mesh.features = bank.cpu().numpy().astype(np.float32)

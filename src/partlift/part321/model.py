@@ -25,6 +25,7 @@ from PIL import Image
 
 from partlift.datasets.generation import to_jsonable, write_json_atomic
 from partlift.errors import PartliftError, ReadError
+from partlift.geometry.atomic import atomic_torch_save
 from partlift.geometry.boxes import Box3D, oriented_box
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
@@ -378,19 +379,22 @@ class Part321:
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
-        """Write config.json, meta.json, neural_mesh.pt and feature_net.pt into ``folder``."""
+        """Write config.json, neural_mesh.pt, feature_net.pt and, last, meta.json into ``folder``.
+
+        ``meta.json`` marks the folder finished: it is removed first and written after everything
+        else, so a folder whose save was interrupted has none and :meth:`load` refuses it.
+        """
         self._check()
         assert self.mesh is not None and self.net is not None  # checked by _check
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / "meta.json").unlink(missing_ok=True)
         write_json_atomic(folder / "config.json",
                           {"format": MODEL_FORMAT, "version": MODEL_VERSION, **self.config.to_dict()})
-        write_json_atomic(folder / "meta.json", self.meta)
         self.mesh.save(folder / "neural_mesh.pt")
-        tmp = folder / "feature_net.pt.tmp"
         state = {k: v.cpu() for k, v in self.net.state_dict().items()}
-        torch.save({"describe": self.net.describe(), "state": state}, tmp)
-        tmp.replace(folder / "feature_net.pt")
+        atomic_torch_save({"describe": self.net.describe(), "state": state}, folder / "feature_net.pt")
+        write_json_atomic(folder / "meta.json", self.meta)
         return folder
 
     @staticmethod
@@ -411,6 +415,9 @@ class Part321:
         if version != MODEL_VERSION:
             raise ReadError(f"{folder} is Part321 model format {version}, this partlift reads format {MODEL_VERSION} "
                             "(older models cannot be loaded safely); retrain it with `partlift train part321`")
+        if not is_saved_model(folder):
+            raise ReadError(f"{folder} holds an unfinished Part321 model (no meta.json: its save was interrupted); "
+                            "train it again with `partlift train part321`")
         model = Part321(Part321Config.from_dict(d, where=cfg_file), device=device)
         model.meta = _read_json(folder / "meta.json")
         model.mesh = DeformableNeuralMesh.load(folder / "neural_mesh.pt").to(model.device)
@@ -419,6 +426,11 @@ class Part321:
         load_state_dict_checked(net, ck["state"], folder / "feature_net.pt", what="Part321 feature network")
         model.net = net.to(model.device).eval()
         return model
+
+
+def is_saved_model(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a finished :meth:`Part321.save` (its last file, ``meta.json``, exists)."""
+    return (Path(folder) / "meta.json").is_file()
 
 
 def saved_model_version(folder: str | Path) -> int | None:

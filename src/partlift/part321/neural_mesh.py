@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from partlift.errors import ReadError
+from partlift.geometry.atomic import atomic_torch_save
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.safe_load import load_torch_checkpoint, one_line
 from partlift.part321.deformation import Deformer
@@ -193,9 +194,7 @@ class DeformableNeuralMesh:
 
     def save(self, path: str | Path) -> None:
         """Write to ``path`` (tensors and plain values; the deformation network's weights)."""
-        tmp = Path(str(path) + ".tmp")
-        torch.save(self.state(), tmp)
-        tmp.replace(path)
+        atomic_torch_save(self.state(), path)
 
     @staticmethod
     def load(path: str | Path) -> DeformableNeuralMesh:

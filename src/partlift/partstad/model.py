@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from partlift.errors import LabelMismatchError, ReadError
+from partlift.geometry.atomic import atomic_torch_save, atomic_write_json
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
 from partlift.metrics.partnete_meta import PARTNETE_PARTS
@@ -408,24 +409,29 @@ class PartSTAD:
 
     # ------------------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the model folder: ``config.json``, ``model.json``, ``weights.pt``, ``proposer/``."""
+        """Write the model folder: ``config.json``, ``weights.pt``, ``proposer/`` and, last, ``model.json``.
+
+        ``model.json`` marks the folder finished: it is removed first and written after everything
+        else, so a folder whose save was interrupted has none and :meth:`load` refuses it.
+        """
         if not self.is_fitted:
             raise RuntimeError("cannot save an unfitted PartSTAD model")
         assert self.proposer is not None  # is_fitted
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        (path / "config.json").write_text(json.dumps(config_to_dict(self.config), indent=2))
+        (path / "model.json").unlink(missing_ok=True)
+        atomic_write_json(path / "config.json", config_to_dict(self.config), indent=2)
+        net_state = {k: v.cpu() for k, v in self.net.state_dict().items()} if self.net else None
+        atomic_torch_save({"null": self.null.detach().cpu(), "net": net_state,
+                           "feature_dim": self.net.feature_dim if self.net else None}, path / "weights.pt")
+        self.proposer.save(path / "proposer")
         meta = {
             "format": MODEL_FORMAT, "version": MODEL_VERSION, "category": self.category,
             "part_names": list(self.part_names), "small_parts": None if self.small_parts is None else
             list(self.small_parts), "best_epoch": self.best_epoch, "null_score": float(self.null.detach()),
             "history": self.history,
         }
-        (path / "model.json").write_text(json.dumps(meta, indent=2, allow_nan=True))
-        net_state = {k: v.cpu() for k, v in self.net.state_dict().items()} if self.net else None
-        torch.save({"null": self.null.detach().cpu(), "net": net_state,
-                    "feature_dim": self.net.feature_dim if self.net else None}, path / "weights.pt")
-        self.proposer.save(path / "proposer")
+        atomic_write_json(path / "model.json", meta, indent=2)
         return path
 
     @staticmethod
@@ -433,6 +439,9 @@ class PartSTAD:
              device: str | torch.device = "cpu") -> PartSTAD:
         """Load a folder written by :meth:`save`, its torch parts on ``device``."""
         path = Path(path)
+        if (path / "config.json").is_file() and not is_saved_model(path):
+            raise ReadError(f"{path} holds an unfinished PartSTAD model (no model.json: its save was interrupted); "
+                            "train it again with `partlift train partstad`")
         for name in ("config.json", "model.json"):
             if not (path / name).is_file():
                 raise ReadError(f"{path} is not a PartSTAD model folder (no {name}); train one with "
@@ -470,6 +479,11 @@ class PartSTAD:
         """An unfitted copy with ``config`` fields replaced, sharing this model's proposer."""
         return PartSTAD(replace(self.config, **changes), proposer=self.proposer, cache_dir=self.cache_dir,
                         category=self.category, part_names=self.part_names, device=self.device)
+
+
+def is_saved_model(path: str | Path) -> bool:
+    """Whether ``path`` holds a finished :meth:`PartSTAD.save` (its last file, ``model.json``, exists)."""
+    return (Path(path) / "model.json").is_file()
 
 
 def _progress(it: Iterable[T], enabled: bool, desc: str) -> Iterable[T]:

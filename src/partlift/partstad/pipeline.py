@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from partlift.errors import InvalidGeometryError
+from partlift.geometry.atomic import atomic_savez
 from partlift.geometry.normalize import unit_sphere_normalization
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.partstad.config import SuperpointConfig, ViewConfig, config_hash
@@ -59,9 +60,7 @@ class ShapeCache:
         if p is None:
             return
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.stem}.tmp{os.getpid()}.npz")
-        np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle
-        os.replace(tmp, p)
+        atomic_savez(p, **arrays)
 
 
 def shape_fingerprint(points: np.ndarray, colors: np.ndarray | None) -> str:

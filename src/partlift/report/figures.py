@@ -7,6 +7,7 @@ colour in every figure of a report.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from partlift.geometry.atomic import atomic_write_bytes
 from partlift.geometry.boxes import Box3D
 
 # Corner pairs of a box's 12 edges for Box3D.corners() ordering (bit i of the index = sign along axis i).
@@ -148,9 +150,6 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
 
 def save_png(path: str | os.PathLike, image: np.ndarray) -> Path:
     """Write an RGB image atomically; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    Image.fromarray(np.asarray(image, np.uint8)).save(tmp)
-    os.replace(tmp, path)
-    return path
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8)).save(buf, format="PNG")
+    return atomic_write_bytes(path, buf.getvalue())

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from partlift.errors import ReadError
+from partlift.geometry.atomic import atomic_savez, atomic_write_json
 from partlift.report.figures import draw_boxes, draw_proposals, overlay_labels, owner_label_image, save_png, upscale
 
 
@@ -69,7 +70,7 @@ def draw_partstad_gallery(run_dir: str | Path) -> list[dict]:
                                  **{k: str(p.relative_to(run_dir)) for k, p in files.items()}})
         entries.append(row)
     if entries:  # the page's record of what it showed
-        (out / "gallery.json").write_text(json.dumps(entries))
+        atomic_write_json(out / "gallery.json", entries, indent=None)
     return entries
 
 
@@ -126,11 +127,11 @@ def draw_part321_gallery(run_dir: str | Path) -> list[dict]:
                 pts.append(np.asarray(part.points, np.float32))
                 lab.append(np.full(len(part.points), k, np.int16))
         npz = Path(f"{stem}_parts3d.npz")
-        np.savez_compressed(npz, points=np.concatenate(pts) if pts else np.zeros((0, 3), np.float32),
-                            labels=np.concatenate(lab) if lab else np.zeros(0, np.int16))
+        atomic_savez(npz, points=np.concatenate(pts) if pts else np.zeros((0, 3), np.float32),
+                     labels=np.concatenate(lab) if lab else np.zeros(0, np.int16))
         entries.append({"category": e["category"], "image": e["image"], "part_names": names,
                         "pose_error_deg": e.get("pose_error_deg"), "points": str(npz.relative_to(run_dir)),
                         **{k: str(p.relative_to(run_dir)) for k, p in files.items()}})
     if entries:  # the page's record of what it showed
-        (out / "gallery.json").write_text(json.dumps(entries))
+        atomic_write_json(out / "gallery.json", entries, indent=None)
     return entries

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from partlift.geometry.atomic import atomic_write_text
+
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0 auto;
        max-width: 1280px; padding: 0 24px 48px; color: #1d2329; }
@@ -159,8 +161,4 @@ class Report:
             f"<h1>{html.escape(self.title)}</h1><nav>{nav}</nav>{''.join(self.parts)}"
             f"<script>{viewer_js}</script></body></html>"
         )
-        path = self.out_dir / name
-        tmp = path.with_name(f".{name}.tmp")
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return atomic_write_text(self.out_dir / name, page)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from partlift.errors import ReadError
+from partlift.geometry.atomic import atomic_torch_save, atomic_write_json
 from partlift.geometry.normalize import unit_sphere_normalization
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.safe_load import load_torch_checkpoint
@@ -116,11 +117,11 @@ class HFProposer:
 
     def save(self, path) -> None:
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        (path / "proposer.json").unlink(missing_ok=True)
+        atomic_torch_save(self.detector.state(), path / "prompt_offsets.pt")
         meta = {"kind": "grounding-dino", "model_path": str(self.detector.path), "sam_path": self.config.sam_path,
                 "licences": self.licences, "prompt_loss": self.history}
-        (path / "proposer.json").write_text(json.dumps(meta, indent=2))
-        torch.save(self.detector.state(), path / "prompt_offsets.pt")
+        atomic_write_json(path / "proposer.json", meta, indent=2)  # last: marks the folder finished
 
     def load_state(self, path) -> None:
         f = Path(path) / "prompt_offsets.pt"

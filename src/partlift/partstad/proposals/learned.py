@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from partlift.errors import ReadError
+from partlift.geometry.atomic import atomic_torch_save, atomic_write_json
 from partlift.geometry.normalize import unit_sphere_normalization
 from partlift.geometry.part_names import mirror_label_map
 from partlift.geometry.pointcloud import PartPointCloud
@@ -423,16 +425,23 @@ class LearnedProposer:
         return self._key
 
     def save(self, path) -> None:
+        """Write ``proposal_net.pt`` and, last (it marks the folder finished), ``proposer.json``."""
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        (path / "proposer.json").unlink(missing_ok=True)
+        atomic_torch_save({k: v.cpu() for k, v in self.net.state_dict().items()}, path / "proposal_net.pt")
         meta = {"kind": "learned", "part_names": list(self.part_names), "config": asdict(self.config),
                 "min_area_px": self.min_area_px, "trained": self.trained, "loss_history": self.history}
-        (path / "proposer.json").write_text(json.dumps(meta))
-        torch.save({k: v.cpu() for k, v in self.net.state_dict().items()}, path / "proposal_net.pt")
+        atomic_write_json(path / "proposer.json", meta, indent=None)
 
     def load_state(self, path) -> None:
         path = Path(path)
-        meta = json.loads((path / "proposer.json").read_text())
+        if not (path / "proposer.json").is_file():
+            raise ReadError(f"{path} holds no finished learned proposer (no proposer.json: its save was "
+                            "interrupted); train it again")
+        try:
+            meta = json.loads((path / "proposer.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ReadError(f"cannot read {path / 'proposer.json'}: {exc}") from None
         self.config = config_from_dict(LearnedProposerConfig, meta["config"], where=path / "proposer.json")
         self.net = self._new_net()
         weights = path / "proposal_net.pt"

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from partlift.errors import LabelMismatchError
+from partlift.geometry.atomic import atomic_write_text
 from partlift.geometry.pointcloud import PartPointCloud
 from partlift.partstad.config import NoiseConfig
 from partlift.partstad.proposals.base import Proposals, mask_box
@@ -56,9 +57,7 @@ class OracleProposer:
 
     def save(self, path) -> None:
         """Write ``proposer.json`` (the oracle has no weights)."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "proposer.json").write_text(self.cache_key())
+        atomic_write_text(Path(path) / "proposer.json", self.cache_key())
 
     def _rng(self, shape_name: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(shape_name.encode())])
