@@ -34,6 +34,7 @@ from partlift.datasets.backgrounds import BackgroundConfig, sample_background
 from partlift.datasets.generation import (
     FileWriter,
     Manifest,
+    TaskExecutor,
     run_tasks,
     to_jsonable,
     write_json_atomic,
@@ -249,7 +250,8 @@ def _image_task(task: dict) -> dict[str, dict[str, str]]:
 
 
 def generate_image_dataset(
-    config: ImageDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True
+    config: ImageDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True,
+    executor: TaskExecutor | None = None,
 ) -> Path:
     """Generate (or finish) an image dataset in ``out``; finished items are skipped.
 
@@ -258,6 +260,8 @@ def generate_image_dataset(
         out: output folder of this category's dataset.
         workers: processes (1 = in this process, all numba threads).
         progress: show a tqdm progress bar.
+        executor: run the tasks there instead (its ``workers`` replace ``workers``); the files are
+            the same byte for byte.
 
     Returns:
         ``out`` as a Path. Raises PartliftError if ``out`` holds a dataset made with another config.
@@ -275,6 +279,8 @@ def generate_image_dataset(
     write_json_atomic(
         root / "splits.json", {s: [shape_id(config.category, x) for x in seeds] for s, seeds in shapes.items()}
     )
+    if executor is not None:
+        workers = executor.workers
     tasks = []
     for split in IMAGE_SPLITS:
         for seed in shapes[split]:
@@ -288,7 +294,7 @@ def generate_image_dataset(
     tasks.sort(key=lambda t: -len(t["views"]))
     try:
         run_tasks(_image_task, tasks, workers, manifest.add, progress, f"images {config.category}",
-                  lambda t: len(t["views"]) + int(t["mesh"]))
+                  lambda t: len(t["views"]) + int(t["mesh"]), executor)
     except BaseException:
         manifest.write(complete=False)  # keep what finished, so a rerun resumes from there
         raise

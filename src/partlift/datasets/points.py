@@ -29,6 +29,7 @@ import numpy as np
 from partlift.datasets.generation import (
     FileWriter,
     Manifest,
+    TaskExecutor,
     run_tasks,
     to_jsonable,
     write_json_atomic,
@@ -223,12 +224,14 @@ def _refresh_index(root: Path) -> None:
 
 
 def generate_points_dataset(
-    config: PointsDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True
+    config: PointsDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True,
+    executor: TaskExecutor | None = None,
 ) -> Path:
     """Generate (or finish) one category's point clouds in the PartNetE layout under ``out``.
 
     Several categories can share ``out`` (run once per category); meta.json and the split lists
-    are rebuilt from all categories present. Returns ``out``.
+    are rebuilt from all categories present. With ``executor`` the tasks run there instead of in
+    ``workers`` processes. Returns ``out``.
     """
     if config.generator:
         load_generator(config.generator)
@@ -247,7 +250,8 @@ def generate_points_dataset(
             if not manifest.is_done(f"{split}/{config.category}/{shape_id(config.category, seed)}"):
                 tasks.append({"config": cfg, "root": str(root), "split": split, "shape_seed": seed})
     try:
-        run_tasks(_points_task, tasks, workers, manifest.add, progress, f"points {config.category}")
+        run_tasks(_points_task, tasks, workers, manifest.add, progress, f"points {config.category}",
+                  executor=executor)
     except BaseException:
         manifest.write(complete=False)  # keep what finished, so a rerun resumes from there
         raise
