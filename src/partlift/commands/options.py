@@ -77,6 +77,9 @@ def executor_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def executor_config(backend: str, workers: int | None, address: str | None) -> ExecutorConfig:
     """The validated executor settings of ``--backend``, ``--workers`` and ``--address``."""
-    from partlift.experiments.executors import Backend, ExecutorConfig
+    from partlift.experiments.executors import Backend, ExecutorConfig, import_ray
 
-    return ExecutorConfig(backend=typing.cast(Backend, backend), workers=workers, address=address)
+    config = ExecutorConfig(backend=typing.cast(Backend, backend), workers=workers, address=address)
+    if config.backend == "ray":
+        import_ray()  # a missing extra is reported before anything is written
+    return config

@@ -206,9 +206,18 @@ def _dataset_item(image: Path, root: Path) -> BatchItem | None:
                      shape_id=sid, view=view)
 
 
+def _partnete_shape(pc: Path) -> BatchItem:
+    """A PartNetE shape ``.../<Category>/<id>/pc.ply``, written to ``<out>/<Category>/<id>/``."""
+    key = f"{pc.parent.parent.name}/{pc.parent.name}"
+    return BatchItem(key, str(pc), key, "pc", pc.parent.parent.name)
+
+
 def _partnete_items(folder: Path) -> list[BatchItem]:
     """Shapes of a PartNetE-layout folder: ``<folder>/<Category>/<id>/pc.ply`` or, for a dataset root,
-    ``<folder>/<split>/<Category>/<id>/pc.ply``. The output mirrors the layout."""
+    ``<folder>/<split>/<Category>/<id>/pc.ply``; or the one shape of ``<folder>/pc.ply``. The output
+    mirrors the layout."""
+    if (folder / "pc.ply").is_file():
+        return [_partnete_shape(folder / "pc.ply")]
     items = []
     for pattern in ("*/*/pc.ply", "*/*/*/pc.ply"):
         for pc in sorted(folder.glob(pattern)):
@@ -222,8 +231,9 @@ def _partnete_items(folder: Path) -> list[BatchItem]:
 
 
 def _file_item(path: Path, key: str, kind: InputKind) -> BatchItem:
-    """A segment input gets a folder of its own (``<out>/<key>/``, beside its ``label.npy``); a detect
-    input's files go beside the others (``<out>/<key>_part321.json``)."""
+    """A segment input gets a folder of its own (``<out>/<key>/``, beside its ``label.npy``; a PartNetE
+    ``pc.ply`` ``<out>/<Category>/<id>/``); a detect input's files go beside the others
+    (``<out>/<key>_part321.json``)."""
     if kind == "images":
         root = _image_dataset_root(path.parent)
         item = _dataset_item(path, root) if root is not None else None
@@ -231,6 +241,8 @@ def _file_item(path: Path, key: str, kind: InputKind) -> BatchItem:
             return item
         parent = Path(key).parent.as_posix()
         return BatchItem(key, str(path), "" if parent == "." else parent, path.stem)
+    if path.name == "pc.ply":
+        return _partnete_shape(path)
     return BatchItem(key, str(path), key, path.stem)
 
 
@@ -315,7 +327,8 @@ class BatchManifest:
         settings: every setting that changes the outputs (JSON).
         redo: an existing manifest with another model or other settings is replaced (its recorded
             outputs deleted) instead of refused.
-        min_interval: seconds between two rewrites while items finish.
+        min_interval: seconds between two rewrites while items finish (more for a manifest that takes
+            long to write).
 
     Raises:
         OutputError: ``out`` holds a batch of another job, model or settings (without ``redo``).
@@ -332,6 +345,7 @@ class BatchManifest:
         }
         self.removed: list[str] = []
         self._last_write = 0.0
+        self._write_seconds = 0.0
         old = self._read_old()
         if old is not None:
             reason = self._mismatch(old)
@@ -360,7 +374,8 @@ class BatchManifest:
                     f"{str(old_model.get('fingerprint'))[:12]}; now {new_model.get('path')}, "
                     f"{str(new_model.get('fingerprint'))[:12]})")
         if old.get("settings_fingerprint") != self.data["settings_fingerprint"]:
-            before = old.get("settings") if isinstance(old.get("settings"), dict) else {}
+            raw = old.get("settings")
+            before: dict[str, Any] = raw if isinstance(raw, dict) else {}
             changed = sorted(k for k in set(before) | set(self.data["settings"])
                              if before.get(k) != self.data["settings"].get(k))
             diff = ", ".join(f"{k} {before.get(k)!r} -> {self.data['settings'].get(k)!r}" for k in changed)
@@ -389,13 +404,16 @@ class BatchManifest:
 
     def add(self, key: str, entry: dict[str, Any]) -> None:
         self.items[key] = entry
-        if time.monotonic() - self._last_write >= self.min_interval:
+        # a large manifest is rewritten less often: at most 5 % of the time goes into rewriting it
+        if time.monotonic() - self._last_write >= max(self.min_interval, 20 * self._write_seconds):
             self.write()
 
     def write(self) -> None:
+        t0 = time.monotonic()
         self.data["items"] = dict(sorted(self.items.items()))
         write_json(self.path, self.data)
         self._last_write = time.monotonic()
+        self._write_seconds = self._last_write - t0
 
 
 def read_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -221,7 +221,7 @@ def _dataset_ground_truth(item: BatchItem) -> tuple[Any, PartMesh | None]:
         mesh = ds.mesh(item.shape_id)
     except (KeyError, ValueError) as exc:
         raise ReadError(f"{item.path}: damaged annotation in {item.dataset}: {exc}") from exc
-    labelled = mesh if sample.mask is not None and (mesh.labels >= 0).any() else None
+    labelled = mesh if sample.mask is not None and mesh.labels is not None and bool(np.any(mesh.labels >= 0)) else None
     return sample, labelled
 
 
@@ -243,6 +243,8 @@ def detect_item(state: tuple[Part321, DetectJob], item: BatchItem) -> dict[str, 
         camera = sample.camera
     cfg = model.config.inference if job.steps is None else replace(model.config.inference, part_steps=job.steps)
     pred = model.predict(image, camera, config=cfg)
+    if isinstance(pred, dict):  # only with variants=
+        raise TypeError("Part321.predict returned variants")
     out = Path(job.out)
     prefix = out / item.folder / f"{item.stem}_part321"
     files = [prefix.with_suffix(".json"), prefix.with_suffix(".png")]
