@@ -1,9 +1,9 @@
 import re
 
 import numpy as np
-from browser import open_page
 from PIL import Image
 
+from browser import open_page
 from partlift.report.html import Report
 
 
