@@ -394,9 +394,12 @@ class RayExecutor(Executor):
                         outcome = Outcome(i, error=f"its worker was lost ({type(exc).__name__}) after "
                                                    f"{self.max_retries} retries: {one_line(exc)[:200]}", kind="lost")
                     yield outcome
-        finally:
+        finally:  # stopped early (Ctrl-C, the consumer gave up): drop what has not finished
             for ref in pending:
-                ray.cancel(ref, force=True)
+                try:
+                    ray.cancel(ref, force=True)
+                except Exception:  # noqa: BLE001 - Ray already shut down, or the task just finished
+                    pass
 
     def close(self) -> None:
         if self._started and self._ray.is_initialized():
