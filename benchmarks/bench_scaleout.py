@@ -18,8 +18,9 @@ worker processes; Ray's start-up is printed separately, as a cluster pays it onc
 Wall time includes starting the pool's processes or Ray's workers (each imports numpy, numba and
 torch). Each backend runs ``--repeats`` times, alternating (pool, Ray, Ray, pool, ...), and the
 fastest run is reported: the reference machine is shared, and a neighbour's job slows whichever run
-it overlaps. Seconds per item are worker time; peak RSS is each worker process's high-water mark
-(``/proc``). Every run must give byte-identical files; the script checks it.
+it overlaps. Per item: wall and CPU seconds (all threads) in the worker, the CPU figure being the
+one a neighbour does not inflate; peak RSS is each worker process's high-water mark (``/proc``).
+Every run must give byte-identical files; the script checks it.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def run_job(name: str, n_items: int, run: Callable[[Executor, Path], None], out:
             if backend not in rows or wall < rows[backend]["wall"]:
                 rows[backend] = {"wall": wall, "init": init, "throughput": n_items / wall,
                                  "item_seconds": sum(o.seconds for o in ex.outcomes) / n_items,
+                                 "item_cpu": sum(o.cpu_seconds for o in ex.outcomes) / n_items,
                                  "rss_mib": sorted(v / 2**20 for v in rss.values()), "processes": len(rss)}
             if r or backend == "ray":  # keep the first pool run's files (sizes are reported from it)
                 shutil.rmtree(out / f"{backend}{r}", ignore_errors=True)
@@ -195,7 +197,7 @@ def main() -> None:
 
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; 1-min load average "
           f"before the run: {load_before:.2f}; {w} workers")
-    print("| job | items | backend | wall time | throughput | s per item (worker) | peak RSS per worker | "
+    print("| job | items | backend | wall time | throughput | per item: worker s / CPU s | peak RSS per worker | "
           "Ray / pool |")
     print("|---|---|---|---|---|---|---|---|")
     for name, n, unit, rows in (("images car 128 px", args.images, "images/s", images),
@@ -206,7 +208,8 @@ def main() -> None:
             label = "local pool" if backend == "pool" else f"local Ray (start-up {r['init']:.1f} s, not included)"
             rss = ", ".join(f"{v:.0f}" for v in r["rss_mib"])
             print(f"| {name} | {n} | {label} | {r['wall']:.1f} s | {r['throughput']:.2f} {unit} | "
-                  f"{r['item_seconds']:.3f} s | {rss} MiB ({r['processes']} processes) | {ratio} |")
+                  f"{r['item_seconds']:.3f} / {r['item_cpu']:.3f} s | {rss} MiB ({r['processes']} processes) | "
+                  f"{ratio} |")
     print(f"\nimage dataset on disk: {image_mib:.1f} MiB ({image_mib * 1024 / args.images:.0f} KiB per image); "
           f"model files {files.nbytes / 2**20:.2f} MiB; points generation {t_points:.1f} s; training {t_train:.1f} s")
     print(f"fastest of {args.repeats} runs per backend; every run wrote byte-identical files (images: every file; "

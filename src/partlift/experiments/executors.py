@@ -92,6 +92,7 @@ class Outcome:
             bug) or "lost" (its worker process died more than ``max_retries`` times).
         seconds: time ``fn`` took in the worker (loading the shared state included, on a worker's
             first item).
+        cpu_seconds: CPU time of the worker process (all its threads) during ``fn``.
         worker: ``host:pid`` of the process that ran it.
         peak_rss: peak resident memory of that process so far, bytes (None where unknown).
         details: the traceback of an internal error.
@@ -102,6 +103,7 @@ class Outcome:
     error: str | None = None
     kind: ErrorKind | None = None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     worker: str = ""
     peak_rss: int | None = None
     details: str = field(default="", repr=False)
@@ -163,7 +165,7 @@ def peak_rss_bytes() -> int | None:
 
 def _run_item(fn: Callable[..., Any], index: int, item: Any, state: Callable[[], Any] | None) -> Outcome:
     """Run one item, turning an exception into the item's error."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     value = None
     error: str | None = None
     kind: ErrorKind | None = None
@@ -175,8 +177,8 @@ def _run_item(fn: Callable[..., Any], index: int, item: Any, state: Callable[[],
     except Exception as exc:  # noqa: BLE001 - a bug in one item must not stop the batch; it is reported
         error, kind = f"internal error: {type(exc).__name__}: {one_line(exc)}", "internal"
         details = traceback.format_exc()
-    return Outcome(index, value, error, kind, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}",
-                   peak_rss_bytes(), details)
+    return Outcome(index, value, error, kind, time.perf_counter() - t0, time.process_time() - c0,
+                   f"{socket.gethostname()}:{os.getpid()}", peak_rss_bytes(), details)
 
 
 def _pool_init(shared: Shared[Any, Any] | None) -> None:
