@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import os
 import platform
 import shutil
@@ -62,7 +63,7 @@ def start_ray(workers: int) -> float:
     import ray
 
     t0 = time.perf_counter()
-    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     return time.perf_counter() - t0
 
 
@@ -83,7 +84,7 @@ def tree_digest(root: Path, pattern: str = "*") -> str:
     return h.hexdigest()
 
 
-def run_job(name: str, n_items: int, run: Callable[[Executor, Path], None], out: Path, workers: int,
+def run_job(name: str, n_items: int, run: Callable[[Executor, Path], object], out: Path, workers: int,
             check: str, repeats: int) -> dict[str, dict[str, Any]]:
     """``run`` on the pool and on Ray, ``repeats`` times each in the order pool, Ray, Ray, pool, ... (so a
     change in the machine's load hits both alike); per backend the fastest run, with its throughput,

@@ -203,7 +203,7 @@ def test_killed_driver_resumes_from_the_manifest(tiny_partstad: Path, toy_shapes
             if done_at_kill >= 2:
                 break
             time.sleep(0.05)
-        assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read()!r}"
+        assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()[1]!r}"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()

@@ -25,6 +25,7 @@ produce the same files byte for byte. ``ray`` is imported only here, and only wh
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import socket
@@ -356,10 +357,10 @@ class RayExecutor(Executor):
         self.max_retries = int(max_retries)
         if not ray.is_initialized():
             if address:
-                ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
             else:
                 ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
-                         logging_level="WARNING")
+                         logging_level=logging.WARNING)
             self._started = True
         self.cluster_cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.workers = int(workers) if workers else self.cluster_cpus
