@@ -11,7 +11,7 @@ TORCH  := torch==2.13.0
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
-	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev,hf,diffusion]"
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev,hf,diffusion,dist]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -7,7 +7,9 @@ Every failure prints one line on stderr (docs/CONVENTIONS.md, "Command-line erro
 - bad input (a :class:`partlift.errors.PartliftError`, a bad option, a file that cannot be read or
   written): ``error: ...``, exit status 2;
 - anything else is a bug: ``internal error: ...``, exit status 1;
-- an interrupt (Ctrl-C): exit status 130.
+- an interrupt (Ctrl-C): exit status 130;
+- a batch (``segment`` / ``detect`` over several inputs) in which some inputs failed: the failures
+  listed, exit status 3.
 
 ``--debug`` (before the subcommand) or ``PARTLIFT_DEBUG=1`` shows the traceback as well.
 """
@@ -124,7 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(argv)
     try:
-        cli.main(args=argv, prog_name="partlift", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="partlift", standalone_mode=False)
+        if isinstance(status, int) and status:  # a command's ctx.exit(n) / click.exceptions.Exit(n)
+            sys.exit(status)
     except PartliftError as exc:
         _fail(f"error: {one_line(exc)}", 2, debug)
     except click.exceptions.Abort as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from partlift.commands.options import FiniteFloat
+from partlift.commands.options import FiniteFloat, executor_config, executor_options
 from partlift.outputs import claim_output_dir
 
 
@@ -62,20 +62,23 @@ def _has_manifest(path: Path) -> bool:
 @click.option("--theta-std", type=FiniteFloat(0), default=0.0, show_default=True,
               help="In-plane rotation sd (degrees).")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Processes.")
+@executor_options
 @click.option("--set", "sets", multiple=True, help=_SET_HELP)
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
 @click.option("--verify", is_flag=True, help=_VERIFY_HELP)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def images(category, out, n_train_meshes, n_test_meshes, views_per_mesh, template_views, size, pose_preset,
-           theta_std, seed, workers, sets, force, verify, no_progress) -> None:
+def images(category: str, out: Path, n_train_meshes: int, n_test_meshes: int, views_per_mesh: int,
+           template_views: int | None, size: int, pose_preset: int | None, theta_std: float, seed: int, backend: str,
+           workers: int | None, address: str | None, sets: tuple[str, ...], force: bool, verify: bool,
+           no_progress: bool) -> None:
     """Rendered views with pose, depth, part masks and edges, split into template / train / test.
 
-    Finished items in OUT are skipped, so an interrupted run resumes; items with missing or damaged
-    files (see --verify) are regenerated.
+    Finished items in OUT are skipped, so an interrupted run resumes (with any backend: the files
+    are the same byte for byte); items with missing or damaged files (see --verify) are regenerated.
     """
     from partlift.datasets.images import ImageDatasetConfig, generate_image_dataset
     from partlift.datasets.poses import PoseSampling
+    from partlift.experiments.executors import make_executor
 
     pose = PoseSampling.dst_preset(pose_preset) if pose_preset else PoseSampling()
     pose = replace(pose, theta_std_deg=float(theta_std))
@@ -85,9 +88,11 @@ def images(category, out, n_train_meshes, n_test_meshes, views_per_mesh, templat
         size=size, seed=seed, pose=pose,
     )
     config = _apply_overrides(config, _parse_set(sets))
+    exec_cfg = executor_config(backend, workers, address)
     claim_output_dir(out, "dataset-images", force=force, recognise=lambda p: _has_manifest(p / "manifest.json"))
-    root = generate_image_dataset(config, out, workers=workers, progress=not no_progress, verify=verify,
-                                  log=click.echo)
+    with make_executor(exec_cfg) as executor:
+        root = generate_image_dataset(config, out, progress=not no_progress, executor=executor, verify=verify,
+                                      log=click.echo)
     n = config.template_views + (config.n_train_meshes + config.n_test_meshes) * config.views_per_mesh
     click.echo(f"{n} images of {category} in {root}")
 
@@ -100,28 +105,30 @@ def images(category, out, n_train_meshes, n_test_meshes, views_per_mesh, templat
 @click.option("--n-test", type=click.IntRange(0), default=20, show_default=True)
 @click.option("--n-points", type=click.IntRange(1), default=10_000, show_default=True)
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Processes.")
+@executor_options
 @click.option("--set", "sets", multiple=True, help=_SET_HELP)
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
 @click.option("--verify", is_flag=True, help=_VERIFY_HELP)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def points(category, out, n_few_shot, n_val, n_test, n_points, seed, workers, sets, force, verify,
-           no_progress) -> None:
+def points(category: tuple[str, ...], out: Path, n_few_shot: int, n_val: int, n_test: int, n_points: int, seed: int,
+           backend: str, workers: int | None, address: str | None, sets: tuple[str, ...], force: bool,
+           verify: bool, no_progress: bool) -> None:
     """Coloured labelled point clouds in PartNetE's layout (few_shot / val / test, meta.json, split lists)."""
     from partlift.datasets.points import PointsDatasetConfig, generate_points_dataset
     from partlift.datasets.shape_source import shape_categories
+    from partlift.experiments.executors import make_executor
 
     cats = list(category)
     if "all" in cats:
         cats = shape_categories("partnete")
     overrides = _parse_set(sets)
+    configs = [_apply_overrides(PointsDatasetConfig(category=cat, n_few_shot=n_few_shot, n_val=n_val, n_test=n_test,
+                                                    n_points=n_points, seed=seed), overrides) for cat in cats]
+    exec_cfg = executor_config(backend, workers, address)
     claim_output_dir(out, "dataset-points", force=force,
                      recognise=lambda p: any(_has_manifest(m) for m in p.glob("manifests/*.json")))
-    for cat in cats:
-        config = PointsDatasetConfig(
-            category=cat, n_few_shot=n_few_shot, n_val=n_val, n_test=n_test, n_points=n_points, seed=seed
-        )
-        config = _apply_overrides(config, overrides)
-        generate_points_dataset(config, out, workers=workers, progress=not no_progress, verify=verify,
-                                log=click.echo)
-        click.echo(f"{n_few_shot + n_val + n_test} {cat} point clouds in {out}")
+    with make_executor(exec_cfg) as executor:
+        for config in configs:
+            generate_points_dataset(config, out, progress=not no_progress, executor=executor, verify=verify,
+                                    log=click.echo)
+            click.echo(f"{n_few_shot + n_val + n_test} {config.category} point clouds in {out}")

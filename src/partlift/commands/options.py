@@ -9,11 +9,15 @@ from __future__ import annotations
 import math
 import types
 import typing
-from typing import Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 import click
 
 from partlift.validation import field_range
+
+if TYPE_CHECKING:
+    from partlift.experiments.executors import ExecutorConfig
 
 
 class FiniteFloat(click.FloatRange):
@@ -58,3 +62,33 @@ DEVICE_HELP = ("Torch device of the trainable stages: cpu, cuda, cuda:N, mps or 
 def device_option(f):
     """``--device``: the torch device of a command's torch stages (checked by ``resolve_device``)."""
     return click.option("--device", default="cpu", show_default=True, help=DEVICE_HELP)(f)
+
+
+def executor_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add ``--backend``, ``--workers`` and ``--address`` (the fields of ``ExecutorConfig``) to a command;
+    :func:`executor_config` turns their values into the config."""
+    from partlift.experiments.executors import ExecutorConfig
+
+    command = click.option(
+        "--address", default=None,
+        help="Ray cluster to join: 'auto' (the cluster this machine belongs to, see `ray start`) or HOST:PORT; "
+             "default: start a local Ray for this command. Only with --backend ray.")(command)
+    command = click.option(
+        "--workers", type=config_type(ExecutorConfig, "workers"), default=None,
+        help="Items processed at once (default: 1 with --backend local, in this process; every CPU of the "
+             "cluster with --backend ray).")(command)
+    command = click.option(
+        "--backend", type=config_type(ExecutorConfig, "backend"), default="local", show_default=True,
+        help="Where the items run: this machine (a pool of --workers processes) or a Ray cluster "
+             "(needs the 'dist' extra).")(command)
+    return command
+
+
+def executor_config(backend: str, workers: int | None, address: str | None) -> ExecutorConfig:
+    """The validated executor settings of ``--backend``, ``--workers`` and ``--address``."""
+    from partlift.experiments.executors import Backend, ExecutorConfig, import_ray
+
+    config = ExecutorConfig(backend=typing.cast(Backend, backend), workers=workers, address=address)
+    if config.backend == "ray":
+        import_ray()  # a missing extra is reported before anything is written
+    return config

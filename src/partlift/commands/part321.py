@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
-from partlift.commands.options import config_type, device_option
+from partlift.commands.options import config_type, device_option, executor_config, executor_options
 from partlift.errors import PartliftError
 from partlift.experiments.part321_benchmark import BenchSettings, TransferSettings
-from partlift.outputs import claim_output_dir, refuse_input_overwrite
+from partlift.outputs import claim_output_dir
 from partlift.part321.correspondence import CorrespondenceConfig
 from partlift.part321.feature_training import FeatureTrainingConfig
 from partlift.part321.inference import InferenceConfig
 from partlift.part321.model import Part321Config
+
+if TYPE_CHECKING:
+    from partlift.part321.model import Part321Prediction
 
 
 def _echo_json(result: dict, path: str | None) -> None:
@@ -107,56 +111,84 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
     click.echo("trained in " + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) + f"; model in {out}")
 
 
-@click.command("detect")
-@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
-@click.argument("image_path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--camera", "camera_json", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Camera JSON (partlift Camera.to_dict, e.g. an annotation's 'camera') for the intrinsics.")
-@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: <image stem>-part321 beside the image).")
-@click.option("--steps", type=config_type(InferenceConfig, "part_steps"), default=None,
-              help="Part-stage steps (default: the model's, 300).")
-@click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
-@device_option
-def detect(model_dir, image_path, camera_json, out_dir, steps, force, device) -> None:
-    """Recognise the 3D parts of the object in IMAGE with a trained Part321 MODEL.
-
-    Writes <image stem>_part321.json (pose, camera, per-part oriented 3D boxes in the camera frame)
-    and <image stem>_part321.png (the projected 2D parts and 3D boxes over the image) into --out.
-    """
-    from PIL import Image
-
-    from partlift.datasets.generation import write_json_atomic
-    from partlift.part321.model import Part321
-    from partlift.render.camera import Camera
+def save_detection_png(path: Path, image: np.ndarray, pred: Part321Prediction) -> None:
+    """The overlay of ``partlift detect`` (module-level: batch workers receive it by name)."""
     from partlift.report.figures import detection_figure, save_png
 
-    model = Part321.load(model_dir, device=device)
-    try:
-        image = np.asarray(Image.open(image_path).convert("RGB"))
-    except Exception as exc:
-        raise PartliftError(f"cannot read image {image_path}: {exc}") from exc
-    camera = None
-    if camera_json:
-        camera = Camera.load_json(camera_json)
-    cfg = model.config.inference if steps is None else replace(model.config.inference, part_steps=int(steps))
-    pred = model.predict(image, camera, config=cfg)
-    stem = Path(image_path).stem
-    out = claim_output_dir(out_dir or Path(image_path).with_name(f"{stem}-part321"), "part321-detection",
-                           force=force, recognise=lambda p: any(p.glob("*_part321.json"))).path
-    prefix = out / f"{stem}_part321"
-    refuse_input_overwrite([prefix.with_suffix(".json"), prefix.with_suffix(".png")],
-                           [image_path] + ([camera_json] if camera_json else []))
-    result = {"model": str(model_dir), "image": str(image_path), "category": model.meta.get("category"),
-              **pred.to_dict()}
-    write_json_atomic(prefix.with_suffix(".json"), result)
     figure = detection_figure(image, pred.mask, pred.boxes, pred.camera.K, (pred.camera.height, pred.camera.width),
                               len(pred.part_names))
-    save_png(prefix.with_suffix(".png"), figure)
-    p = pred
-    click.echo(f"pose: azimuth {np.degrees(p.azimuth):.1f}, elevation {np.degrees(p.elevation):.1f}, "
-               f"theta {np.degrees(p.theta):.1f} deg, distance {p.distance:.2f} ({p.seconds['total']:.1f} s)")
+    save_png(path, figure)
+
+
+@click.command("detect")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("inputs", nargs=-1, required=True, metavar="IMAGE...")
+@click.option("--camera", "camera_json", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Camera JSON (partlift Camera.to_dict, e.g. an annotation's 'camera') for the intrinsics of "
+                   "images without a dataset annotation.")
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default for one image: <image stem>-part321 beside the image; required "
+                   "otherwise).")
+@click.option("--steps", type=config_type(InferenceConfig, "part_steps"), default=None,
+              help="Part-stage steps (default: the model's, 300).")
+@executor_options
+@click.option("--redo", is_flag=True,
+              help="--out holds a batch made with another model or other settings: delete its results and redo "
+                   "every image (without it, such a folder is refused).")
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
+@device_option
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def detect(model_dir: str, inputs: tuple[str, ...], camera_json: str | None, out_dir: str | None,
+           steps: int | None, backend: str, workers: int | None, address: str | None, redo: bool, force: bool,
+           device: str, progress: bool) -> None:
+    """Recognise the 3D parts of the object in each IMAGE with a trained Part321 MODEL.
+
+    IMAGE is one or more image files, folders (searched recursively) or glob patterns; a
+    `partlift make-dataset images` folder stands for its test images. For each image:
+    <stem>_part321.json (pose, camera, per-part oriented 3D boxes in the camera frame) and
+    <stem>_part321.png (projected 2D parts and 3D boxes over the image). Images of a dataset use
+    their annotated camera and also get `partlift eval part321` records: <out>/eval/gt and
+    <out>/eval/part321. A batch keeps manifest.json (finished images are skipped by a rerun),
+    failures.json and summary.json in --out. Exit status 3 when some images failed.
+    """
+    from partlift.commands.partstad import one_input_file
+    from partlift.experiments.batch import BatchItem
+    from partlift.experiments.batch_jobs import DetectJob, detect_item, run_model_batch
+    from partlift.part321.model import Part321
+    from partlift.render.camera import Camera
+
+    single = one_input_file(inputs)
+    exec_cfg = executor_config(backend, workers, address)
+    from partlift.models.device import resolve_device
+
+    dev = str(resolve_device(device))
+    model = Part321.load(model_dir, device=dev)
+    camera = Camera.load_json(camera_json) if camera_json else None
+    if single is None and not out_dir:
+        raise PartliftError("--out: several images, a folder or a pattern need an output folder (--out DIR)")
+    target = out_dir if out_dir else single.with_name(f"{single.stem}-part321") if single is not None else ""
+    out = claim_output_dir(target, "part321-detection", force=force, recognise=_detection_output).path
+    job = DetectJob(str(out), str(model_dir), None if steps is None else int(steps), camera, camera_json,
+                    save_figure=save_detection_png, device=dev)
+    if single is None:
+        settings = {"steps": job.steps, "camera": camera.to_dict() if camera else None, "n_points": job.n_points}
+        report, notes = run_model_batch(job, inputs, model.meta.get("category"), settings, exec_cfg, redo=redo,
+                                        progress=progress)
+        for line in notes + report.lines():
+            click.echo(line)
+        if report.failures:
+            raise click.exceptions.Exit(3)
+        return
+    res = detect_item((model, job), BatchItem(single.stem, str(single), "", single.stem))["summary"]
+    prefix = out / f"{single.stem}_part321"
+    click.echo(f"pose: azimuth {np.degrees(res['azimuth']):.1f}, elevation {np.degrees(res['elevation']):.1f}, "
+               f"theta {np.degrees(res['theta']):.1f} deg, distance {res['distance']:.2f} ({res['seconds']:.1f} s)")
     click.echo(f"wrote {prefix.with_suffix('.json')} and {prefix.with_suffix('.png')}")
+
+
+def _detection_output(path: Path) -> bool:
+    """Output of `detect` written before folder markers existed."""
+    return any(path.glob("*_part321.json"))
 
 
 @click.command("part321")

@@ -5,7 +5,6 @@ The benchmark itself is :mod:`partlift.experiments.partstad_benchmark`.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -13,13 +12,13 @@ from pathlib import Path
 import click
 import numpy as np
 
-from partlift.commands.options import config_type, device_option
+from partlift.commands.options import config_type, device_option, executor_config, executor_options
 from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split, partnete_categories
-from partlift.errors import LabelMismatchError
+from partlift.errors import ConfigError, LabelMismatchError, ReadError
 from partlift.experiments.partstad_benchmark import BenchSettings, format_bench, quick_settings, run_bench
 from partlift.models.device import resolve_device
-from partlift.outputs import claim_output_dir, refuse_input_overwrite
+from partlift.outputs import claim_output_dir
 from partlift.partstad.config import LearnedProposerConfig, ProposerConfig, SuperpointConfig, TrainConfig, ViewConfig
 
 # ============================================================================================ train
@@ -97,71 +96,86 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
 # ============================================================================================ segment
 
 
+def save_views_png(path: Path, images: list[np.ndarray]) -> None:
+    """The views mosaic of ``partlift segment`` (module-level: batch workers receive it by name)."""
+    from partlift.report.figures import save_png, view_mosaic
+
+    save_png(path, view_mosaic(images))
+
+
+def one_input_file(inputs: tuple[str, ...]) -> Path | None:
+    """The input file when the command got exactly one path that is not a folder or a pattern."""
+    if len(inputs) != 1 or Path(inputs[0]).is_dir() or (not Path(inputs[0]).exists() and any(c in inputs[0]
+                                                                                            for c in "*?[")):
+        return None
+    path = Path(inputs[0])
+    if not path.is_file():
+        raise ReadError(f"{path}: no such file or folder")
+    return path
+
+
 @click.command("segment")
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
-@click.argument("input_path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: <input stem>-parts).")
+              help="Output folder (default for one input file: <input stem>-parts; required otherwise).")
 @click.option("--points", "num_points", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="Points sampled from a mesh input.")
 @click.option("--category", default=None, help="Category of the input; refused if the model was trained for another.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@executor_options
+@click.option("--redo", is_flag=True,
+              help="--out holds a batch made with another model or other settings: delete its results and redo "
+                   "every input (without it, such a folder is refused).")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder that partlift did not write.")
 @device_option
-def segment(model_dir, input_path, out_dir, num_points, category, seed, force, device) -> None:
-    """Segment a point cloud (.ply) or a mesh into the parts a PartSTAD model was trained for.
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def segment(model_dir: str, inputs: tuple[str, ...], out_dir: str | None, num_points: int, category: str | None,
+            seed: int, backend: str, workers: int | None, address: str | None, redo: bool, force: bool,
+            device: str, progress: bool) -> None:
+    """Segment point clouds (.ply) or meshes into the parts a PartSTAD model was trained for.
 
-    Writes <stem>_parts.ply (points coloured by part, with label / instance properties),
-    <stem>_parts.json (labels, instances with confidences, timings) and <stem>_views.png.
+    INPUT is one or more files, folders (searched recursively; a PartNetE-layout folder
+    <Category>/<shape_id>/pc.ply keeps its layout) or glob patterns. For each input: <stem>_parts.ply
+    (points coloured by part, with label / instance properties), <stem>_parts.json (labels,
+    instances with confidences, timings), <stem>_views.png and label.npy (PartNetE prediction, for
+    `partlift eval partstad`). One file writes them into --out; a batch into <out>/<input>/ with
+    manifest.json (finished inputs are skipped by a rerun), failures.json and summary.json. Exit
+    status 3 when some inputs failed.
     """
-    from partlift.geometry.io import load_points_or_mesh, write_labelled_ply
+    from partlift.experiments.batch import BatchItem
+    from partlift.experiments.batch_jobs import SegmentJob, run_model_batch, segment_item
     from partlift.partstad.model import PartSTAD
-    from partlift.partstad.views import render_views
-    from partlift.render.shading import label_colors
-    from partlift.report.figures import save_png, view_mosaic
 
-    model = PartSTAD.load(model_dir, device=resolve_device(device))
+    single = one_input_file(inputs)
+    exec_cfg = executor_config(backend, workers, address)
+    dev = str(resolve_device(device))
+    model = PartSTAD.load(model_dir, device=dev)
     if category:
         model.check_category(category)
-    path = Path(input_path)
-    pts, col, kind = load_points_or_mesh(path, num_points, seed)
-    t0 = time.perf_counter()
-    pred = model.predict(pts, col)
-    seconds = time.perf_counter() - t0
-    out = claim_output_dir(out_dir or f"{path.stem}-parts", "partstad-segmentation", force=force,
-                           recognise=lambda p: any(p.glob("*_parts.json"))).path
-    refuse_input_overwrite([out / f"{path.stem}_parts.{x}" for x in ("ply", "json")] + [out / f"{path.stem}_views.png"],
-                           [path, model_dir])
-    colors = label_colors(pred.semantic, model.num_parts)
-    finite = np.isfinite(pts).all(1)
-    write_labelled_ply(out / f"{path.stem}_parts.ply", np.where(finite[:, None], pts, 0.0), colors, pred.semantic,
-                       pred.instances.ids)
-    ins = pred.instances
-    report = {
-        "model": str(model_dir), "input": str(path), "input_kind": kind, "category": model.category,
-        "part_names": list(model.part_names), "num_points": int(len(pts)),
-        "num_nan_points": int((~finite).sum()),
-        "part_point_counts": {n: int((pred.semantic == i).sum()) for i, n in enumerate(model.part_names)},
-        "unlabelled_points": int((pred.semantic < 0).sum()),
-        "instances": [
-            {"id": i, "label": int(lab), "part": model.part_names[lab], "score": float(ins.scores[i]),
-             "num_points": int((ins.ids == i).sum())}
-            for i, lab in enumerate(ins.labels)
-        ],
-        "labels": pred.semantic.tolist(), "instance_ids": ins.ids.tolist(),
-        "seconds": seconds, "timings": pred.timings,
-    }
-    (out / f"{path.stem}_parts.json").write_text(json.dumps(report))
-    from partlift.geometry.normalize import unit_sphere_normalization
+    if single is None and not out_dir:
+        raise ConfigError("--out: several inputs, a folder or a pattern need an output folder (--out DIR)")
+    target = out_dir if out_dir else f"{single.stem}-parts" if single is not None else ""
+    out = claim_output_dir(target, "partstad-segmentation", force=force, recognise=_segmentation_output).path
+    job = SegmentJob(str(out), str(model_dir), num_points, seed, save_views_png, device=dev)
+    if single is None:
+        report, notes = run_model_batch(job, inputs, model.category, {"num_points": num_points, "seed": seed},
+                                        exec_cfg, redo=redo, progress=progress)
+        for line in notes + report.lines():
+            click.echo(line)
+        if report.failures:
+            raise click.exceptions.Exit(3)
+        return
+    res = segment_item((model, job), BatchItem(single.stem, str(single), "", single.stem))["summary"]
+    counts = ", ".join(f"{n}: {c}" for n, c in res["part_point_counts"].items())
+    click.echo(f"{single.name} ({res['input_kind']}): {counts}; unlabelled {res['unlabelled_points']}; "
+               f"{res['instances']} instances; {res['seconds']:.2f} s")
+    click.echo(f"wrote {out}/{single.stem}_parts.ply, {single.stem}_parts.json, {single.stem}_views.png, label.npy")
 
-    keep = np.flatnonzero(finite)
-    norm = unit_sphere_normalization(pts[keep])
-    views = render_views(norm.apply(pts[keep]), colors[keep], model.config.views)
-    save_png(out / f"{path.stem}_views.png", view_mosaic(list(views.image)))
-    counts = ", ".join(f"{n}: {c}" for n, c in report["part_point_counts"].items())
-    click.echo(f"{path.name} ({kind}): {counts}; unlabelled {report['unlabelled_points']}; "
-               f"{len(ins)} instances; {seconds:.2f} s")
-    click.echo(f"wrote {out}/{path.stem}_parts.ply, {path.stem}_parts.json, {path.stem}_views.png")
+
+def _segmentation_output(path: Path) -> bool:
+    """Output of `segment` written before folder markers existed."""
+    return any(path.glob("*_parts.json"))
 
 
 @click.command("partstad")

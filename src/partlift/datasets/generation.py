@@ -1,7 +1,8 @@
 """Generation at scale: atomic file writes, file hashes, a resumable manifest, a process pool.
 
 A dataset run is a list of *tasks* (one shape with the items still to make), executed by
-spawn-safe top-level functions in ``workers`` processes. Every file is written to a temporary
+spawn-safe top-level functions in ``workers`` processes, or on a :class:`TaskExecutor` (for
+instance a Ray cluster, from ``partlift.experiments.executors``). Every file is written to a temporary
 name and renamed, and its SHA-256 and size are recorded; the parent process merges the results
 into ``manifest.json`` (rewritten atomically every few seconds and at the end). An item is finished
 when its manifest entry exists and its files pass a check (each exists with its recorded size; with
@@ -18,10 +19,10 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 from PIL import Image
@@ -217,6 +218,7 @@ class Manifest:
 
     def write(self, complete: bool = False) -> None:
         self.data["complete"] = bool(complete)
+        self.data["items"] = dict(sorted(self.items.items()))  # the same bytes whatever order items finished in
         self.data["versions"] = package_versions()
         write_json_atomic(self.path, self.data)
         self._last_write = time.monotonic()
@@ -252,6 +254,34 @@ def _init_worker() -> None:
         pass
 
 
+class TaskOutcome(Protocol):
+    """What a :class:`TaskExecutor` yields for one task."""
+
+    @property
+    def index(self) -> int: ...  # position of the task in ``tasks``
+
+    @property
+    def value(self) -> Any: ...  # ``fn(task)``, None if it failed
+
+    @property
+    def error(self) -> str | None: ...  # one-line reason it failed
+
+    @property
+    def bad_input(self) -> bool: ...  # it failed on bad input (a PartliftError), not on a bug
+
+
+class TaskExecutor(Protocol):
+    """Runs tasks elsewhere: in worker processes or on a cluster (``partlift.experiments.executors``
+    implements it; this layer only needs these two members)."""
+
+    @property
+    def workers(self) -> int: ...  # tasks that run at once
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[TaskOutcome]:
+        """Yield one outcome per item as it finishes; ``fn`` is a module-level function."""
+        ...
+
+
 def run_tasks(
     fn: Callable,
     tasks: Sequence,
@@ -259,18 +289,34 @@ def run_tasks(
     on_result: Callable[[dict], None] | None = None,
     progress: bool = True,
     desc: str = "generating",
-    total_units: Callable[[dict], int] | None = None,
+    total_units: Callable[[Any], int] | None = None,
+    executor: TaskExecutor | None = None,
 ) -> None:
-    """Run ``fn(task) -> dict`` over ``tasks`` in ``workers`` spawned processes (1 = in-process).
+    """Run ``fn(task) -> dict`` over ``tasks`` in ``workers`` spawned processes (1 = in-process), or
+    on ``executor`` when given (``workers`` is then ignored).
 
     ``on_result`` receives every result in the parent as soon as it arrives. The progress bar
-    (tqdm) counts ``total_units(task)`` per task (default 1).
+    (tqdm) counts ``total_units(task)`` per task (default 1). With an executor, a failed task does
+    not stop the others; the first failure is raised once all have run.
     """
     from tqdm import tqdm
 
     units = total_units or (lambda _t: 1)
     bar = tqdm(total=sum(units(t) for t in tasks), desc=desc, disable=not progress, unit="item", leave=False)
     try:
+        if executor is not None:
+            failed: list[TaskOutcome] = []
+            for outcome in executor.map_unordered(fn, tasks):
+                if outcome.error is not None:
+                    failed.append(outcome)
+                elif on_result:
+                    on_result(outcome.value)
+                bar.update(units(tasks[outcome.index]))
+            if failed:
+                first = min(failed, key=lambda o: o.index)
+                message = f"{desc}: {len(failed)} of {len(tasks)} tasks failed; the first: {first.error}"
+                raise PartliftError(message) if first.bad_input else RuntimeError(message)
+            return
         if workers <= 1 or len(tasks) <= 1:
             for t in tasks:
                 res = fn(t)

@@ -35,6 +35,7 @@ from partlift.datasets.backgrounds import BackgroundConfig, sample_background
 from partlift.datasets.generation import (
     FileWriter,
     Manifest,
+    TaskExecutor,
     run_tasks,
     to_jsonable,
     write_json_atomic,
@@ -252,6 +253,7 @@ def _image_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
 def generate_image_dataset(
     config: ImageDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True, verify: bool = False,
     log: Callable[[str], None] | None = print,
+    executor: TaskExecutor | None = None,
 ) -> Path:
     """Generate (or finish) an image dataset in ``out``; finished items are skipped.
 
@@ -263,6 +265,8 @@ def generate_image_dataset(
         verify: check the SHA-256 of every finished file, not only its size, before reusing it.
         log: receives one line if items had to be regenerated (or, with ``verify``, that none had);
             None = silent.
+        executor: run the tasks there instead (its ``workers`` replace ``workers``); the files are
+            the same byte for byte.
 
     Returns:
         ``out`` as a Path. Raises PartliftError if ``out`` holds a dataset made with another config.
@@ -280,6 +284,8 @@ def generate_image_dataset(
     write_json_atomic(
         root / "splits.json", {s: [shape_id(config.category, x) for x in seeds] for s, seeds in shapes.items()}
     )
+    if executor is not None:
+        workers = executor.workers
     tasks: list[dict[str, Any]] = []
     for split in IMAGE_SPLITS:
         for seed in shapes[split]:
@@ -294,7 +300,7 @@ def generate_image_dataset(
     tasks.sort(key=lambda t: -len(t["views"]))
     try:
         run_tasks(_image_task, tasks, workers, manifest.add, progress, f"images {config.category}",
-                  lambda t: len(t["views"]) + int(t["mesh"]))
+                  lambda t: len(t["views"]) + int(t["mesh"]), executor)
     except BaseException:
         manifest.write(complete=False)  # keep what finished, so a rerun resumes from there
         raise

@@ -30,6 +30,7 @@ import numpy as np
 from partlift.datasets.generation import (
     FileWriter,
     Manifest,
+    TaskExecutor,
     run_tasks,
     to_jsonable,
     write_json_atomic,
@@ -229,13 +230,15 @@ def _refresh_index(root: Path) -> None:
 def generate_points_dataset(
     config: PointsDatasetConfig, out: str | Path, workers: int = 1, progress: bool = True, verify: bool = False,
     log: Callable[[str], None] | None = print,
+    executor: TaskExecutor | None = None,
 ) -> Path:
     """Generate (or finish) one category's point clouds in the PartNetE layout under ``out``.
 
     Several categories can share ``out`` (run once per category); meta.json and the split lists
     are rebuilt from all categories present. Finished shapes are reused after the check of
     :meth:`Manifest.is_done` (size; with ``verify`` SHA-256); ``log`` receives one line if shapes
-    had to be regenerated (None = silent). Returns ``out``.
+    had to be regenerated (None = silent). With ``executor`` the tasks run there instead of in
+    ``workers`` processes. Returns ``out``.
     """
     if config.generator:
         load_generator(config.generator)
@@ -254,7 +257,8 @@ def generate_points_dataset(
             if not manifest.is_done(f"{split}/{config.category}/{shape_id(config.category, seed)}", verify):
                 tasks.append({"config": cfg, "root": str(root), "split": split, "shape_seed": seed})
     try:
-        run_tasks(_points_task, tasks, workers, manifest.add, progress, f"points {config.category}")
+        run_tasks(_points_task, tasks, workers, manifest.add, progress, f"points {config.category}",
+                  executor=executor)
     except BaseException:
         manifest.write(complete=False)  # keep what finished, so a rerun resumes from there
         raise
