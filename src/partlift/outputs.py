@@ -43,14 +43,19 @@ def refuse_input_overwrite(outputs: Iterable[str | os.PathLike], inputs: Iterabl
                 raise OutputError(f"{option}: writing {out} would replace the input {i}; choose another output")
 
 
-def read_marker(folder: str | os.PathLike) -> dict | None:
-    """The marker of a claimed folder, or None (no marker, or one that is not partlift's)."""
-    p = Path(folder) / MARKER
+def read_format_json(path: str | os.PathLike, fmt: str) -> dict | None:
+    """The JSON object in ``path`` if its ``"format"`` is ``fmt``, else None (missing, unreadable, or
+    not that kind of partlift file): how partlift recognises the manifests and markers it wrote."""
     try:
-        data = json.loads(p.read_text())
+        data = json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("format") == MARKER_FORMAT else None
+    return data if isinstance(data, dict) and data.get("format") == fmt else None
+
+
+def read_marker(folder: str | os.PathLike) -> dict | None:
+    """The marker of a claimed folder, or None (no marker, or one that is not partlift's)."""
+    return read_format_json(Path(folder) / MARKER, MARKER_FORMAT)
 
 
 def _write_marker(folder: Path, data: dict) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from partlift.commands.options import FiniteFloat, executor_config, executor_options
-from partlift.outputs import claim_output_dir
+from partlift.outputs import claim_output_dir, read_format_json
 
 
 @click.group("make-dataset")
@@ -44,10 +43,7 @@ def _has_manifest(path: Path) -> bool:
     """A partlift dataset manifest (datasets written before output markers existed carry one)."""
     from partlift.datasets.generation import MANIFEST_FORMAT
 
-    try:
-        return json.loads(path.read_text()).get("format") == MANIFEST_FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
+    return read_format_json(path, MANIFEST_FORMAT) is not None
 
 
 @make_dataset.command("images")

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from partlift.errors import OutputError, ReadError
 from partlift.experiments.executors import Executor, Outcome, Shared
 from partlift.geometry.io import atomic_write_bytes
+from partlift.outputs import read_format_json
 
 BATCH_FORMAT = "partlift-batch-manifest"
 BATCH_VERSION = 1
@@ -418,12 +419,7 @@ class BatchManifest:
 
 def read_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The batch manifest of ``out``, or None."""
-    p = Path(out) / MANIFEST
-    try:
-        data = json.loads(p.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("format") == BATCH_FORMAT else None
+    return read_format_json(Path(out) / MANIFEST, BATCH_FORMAT)
 
 
 # ---------------------------------------------------------------------------------------- running
