@@ -21,6 +21,7 @@ import numpy as np
 from partlift.datasets.cache import ensure_embedded_dataset
 from partlift.datasets.generation import to_jsonable
 from partlift.datasets.images import ImageDatasetConfig
+from partlift.experiments.part321_diagnosis import diagnose_test_set, format_diagnosis, summarize_diagnosis
 from partlift.experiments.part321_scoring import (
     BASELINE,
     METHODS,
@@ -74,6 +75,10 @@ class BenchSettings:
     """Part321 variants to evaluate (the full model first, then Table 5 ablations)."""
     with_baseline: bool = True
     """Also train and score the 2D U-Net baseline."""
+    diagnose: bool = False
+    """Also score the test images under the diagnostic conditions of
+    :mod:`partlift.experiments.part321_diagnosis` (true pose given, template only, oracle hypothesis);
+    written under ``diagnostics`` in the bench JSON."""
     device: str = "cpu"
     """Torch device of Part321's feature training and inference (``--device``; the 2D baseline and
     rasterisation run on the CPU)."""
@@ -110,6 +115,17 @@ def _stamp_matches(stamp: Path, text: str) -> bool:
         return False
 
 
+def _same_training(stamp: Path, config: Part321Config) -> bool:
+    """Whether the stamp records the same settings but for inference (which does not change a trained model)."""
+    try:
+        saved = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return False
+    now = config.to_dict()
+    return isinstance(saved, dict) and {k: v for k, v in saved.items() if k != "inference"} == {
+        k: v for k, v in now.items() if k != "inference"}
+
+
 def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress: bool, log) -> tuple[Part321, dict]:
     """The category's model from ``workdir/model`` if a finished one was trained with these settings
     (``model_config.json``, written after the model, says so), else trained and saved."""
@@ -117,8 +133,9 @@ def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress:
     cfg_json = json.dumps(settings.model.to_dict(), sort_keys=True)
     stamp = workdir / "model_config.json"
     if (is_saved_model(model_dir) and saved_model_version(model_dir) == MODEL_VERSION
-            and _stamp_matches(stamp, cfg_json)):  # an older-format model is retrained
+            and _same_training(stamp, settings.model)):  # an older-format model is retrained
         model = Part321.load(model_dir, device=settings.device)
+        model.config = replace(model.config, inference=settings.model.inference)
         return model, dict(model.meta.get("bench_train", {}))
     if (model_dir / "config.json").is_file() and not is_saved_model(model_dir):
         log(f"  {model_dir} holds an unfinished model (interrupted save); training it again")
@@ -178,6 +195,8 @@ def run_bench(
     pretrain_seconds = time.perf_counter() - t0
     records = workdir / "records"
     shutil.rmtree(records, ignore_errors=True)  # records of an earlier run would be scored again
+    shutil.rmtree(workdir / "diagnosis", ignore_errors=True)
+    diag_rows: list[dict] = []
     timing: dict = {"per_category": {}}
     for cat in settings.category_list():
         log(f"[{cat}]")
@@ -188,6 +207,8 @@ def run_bench(
         samples, meshes = load_test_samples(root, max_images=settings.test_images)
         t = predict_test_set(model, samples, meshes, records, cat, settings.methods, baseline, settings.n_points)
         log(f"  {t['num_images']} test images, {t['seconds_per_image']:.2f} s/image (full model)")
+        if settings.diagnose:
+            diag_rows += diagnose_test_set(model, samples, meshes, workdir / "diagnosis", cat, settings.n_points)
         timing["per_category"][cat] = {**t, "train_seconds": info.get("train_seconds", math.nan),
                                        "train_stages": info.get("stages", {}),
                                        "baseline_train_seconds": baseline.seconds if baseline else math.nan}
@@ -200,11 +221,14 @@ def run_bench(
         "pretrain_seconds": pretrain_seconds,
         "total_seconds": time.perf_counter() - t_start,
     })
+    diagnostics = ({"conditions": summarize_diagnosis(diag_rows, workdir / "diagnosis"), "images": diag_rows}
+                   if settings.diagnose else None)
     return {
         "benchmark": "part321",
         "settings": to_jsonable(settings),
         "methods": methods,
         "timing": timing,
+        "diagnostics": diagnostics,
         "notes": [
             "chamfer: squared, mean per direction, directions summed, x100, camera frame (unit-box objects)",
             "box_iou: exact IoU of min-volume oriented boxes fitted to part surface samples, camera frame",
@@ -223,6 +247,9 @@ def format_bench(result: dict) -> str:
            f"timing: {t['seconds_per_image']:.2f} s/image (full model), "
            f"{t['train_seconds_per_category']:.0f} s training/category, pretraining {t['pretrain_seconds']:.0f} s, "
            f"total {t['total_seconds']:.0f} s"]
+    if result.get("diagnostics"):
+        out += ["", "Diagnosis (the same test images under controlled conditions):",
+                format_diagnosis(result["diagnostics"]["conditions"])]
     return "\n".join(out)
 
 

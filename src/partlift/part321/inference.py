@@ -35,6 +35,7 @@ from partlift.part321.pose import (
     part_axes,
     world_to_camera_rotation_t,
 )
+from partlift.part321.silhouette import SilhouetteTarget, extent_distance, foreground_map, silhouette_loss
 from partlift.validation import bounded, validate_config
 
 
@@ -57,6 +58,23 @@ class InferenceConfig:
     rescaling the image with the ground-truth distance; we search it instead, docs/PART321.md)."""
     optimize_distance: bool = True
     """Optimise the camera distance along with the pose."""
+    distance_init: Literal["extent", "grid"] = "extent"
+    """How each initial pose gets its distance: "extent" sets it so that the template's projected
+    area matches the object's area in the foreground map (:mod:`partlift.part321.silhouette`;
+    ``distance_factors`` is then unused); "grid" tries ``distance_factors`` x the setup's distance."""
+    hypotheses: int = bounded(2, ge=1)
+    """Pose hypotheses carried through the pose stage: the best grid pose, its front/back flip
+    (azimuth + pi), then the next best grid poses at least ``hypothesis_gap`` apart in azimuth;
+    the one with the lowest loss after the pose stage is kept."""
+    hypothesis_gap: float = bounded(np.pi / 4, ge=0)
+    """Smallest azimuth difference (radians) between two hypotheses beyond the flip."""
+    w_silhouette: float = bounded(1.0, ge=0)
+    """Weight of the silhouette term (:func:`partlift.part321.silhouette.silhouette_loss`) in the
+    grid scores and both optimisation stages (0 = NeMo's loss alone)."""
+    foreground_margin: float = 0.0
+    """A pixel is foreground when its best vertex similarity beats its clutter similarity by this."""
+    silhouette_vertices: int = bounded(512, ge=1)
+    """At most this many vertices (a fixed subset) in the silhouette term of the grid scores."""
     pose_steps: int = bounded(100, ge=0)
     """Steps of the pose-only stage (template undeformed). NeMo uses 300; see docs/PART321.md."""
     part_steps: int = bounded(300, ge=0)
@@ -126,8 +144,11 @@ class InferenceResult:
         part_rotvec, part_translation, part_log_scale: (P, 3) per-part T and S.
         part_latents: (P, D) per-part shape latents.
         initial_pose: (azimuth, elevation, theta) chosen from the grid.
-        losses: dict of loss histories per stage.
+        losses: dict of loss histories per stage (the last entry is the loss at the final values).
         seconds: dict of wall-clock seconds per stage.
+        hypotheses: the pose hypotheses, kept one first: {"start": grid (az, el, theta, distance),
+            "pose": after the pose stage, "loss": final pose-stage loss}.
+        foreground: whether a foreground map was found (and used for distance and silhouette).
     """
 
     azimuth: float
@@ -143,6 +164,16 @@ class InferenceResult:
     initial_pose: tuple[float, float, float]
     losses: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    hypotheses: list[dict] = field(default_factory=list)
+    foreground: bool = False
+
+    @property
+    def flip_margin(self) -> float | None:
+        """Pose-stage loss of the runner-up hypothesis minus the kept one's (>= 0; None with one
+        hypothesis): how clearly the image rules out the alternative, e.g. the front/back flip."""
+        if len(self.hypotheses) < 2:
+            return None
+        return float(min(h["loss"] for h in self.hypotheses[1:]) - self.hypotheses[0]["loss"])
 
     def rotation(self) -> np.ndarray:
         """(3, 3) float64 world -> camera rotation."""
@@ -201,6 +232,12 @@ def _pose_maps(mesh: DeformableNeuralMesh, cands: np.ndarray, setup: RenderSetup
         return mesh._cache[key]
     for k in [k for k in mesh._cache if k[0] == "pre_render"]:  # keep one pre-rendering per mesh
         del mesh._cache[k]
+    mesh._cache[key] = _render_candidates(mesh, cands, setup)
+    return mesh._cache[key]
+
+
+def _render_candidates(mesh: DeformableNeuralMesh, cands: np.ndarray, setup: RenderSetup) -> torch.Tensor:
+    """(N, C, H, W) float16 feature maps of the undeformed template at (N, 4) candidates (no cache)."""
     rot = world_to_camera_rotation_t(*torch.as_tensor(cands[:, :3], dtype=torch.float64).unbind(-1)).cpu().numpy()
     v = mesh.vertices.astype(np.float64)
     feats = torch.as_tensor(mesh.features)
@@ -210,23 +247,82 @@ def _pose_maps(mesh: DeformableNeuralMesh, cands: np.ndarray, setup: RenderSetup
         frags = rasterize_camera_points(cams, mesh.faces, setup.intrinsics, setup.width, setup.height, with_bary=True)
         assert frags.bary is not None
         maps.append(render_features_nograd(frags.face_ids, frags.bary, mesh.faces, feats).half())
-    mesh._cache[key] = torch.cat(maps)
-    return mesh._cache[key]
+    return torch.cat(maps)
+
+
+def _silhouette_subset(mesh: DeformableNeuralMesh, n: int) -> np.ndarray:
+    """A fixed, evenly spread subset of at most ``n`` vertex ids (for cheap grid scoring)."""
+    k = len(mesh.vertices)
+    return np.arange(k) if k <= n else np.linspace(0, k - 1, n).round().astype(np.int64)
+
+
+def grid_silhouette_losses(mesh: DeformableNeuralMesh, cands: np.ndarray, setup: RenderSetup,
+                           target: SilhouetteTarget, max_vertices: int) -> np.ndarray:
+    """(N,) :func:`silhouette_loss` of the undeformed template at every (N, 4) candidate."""
+    idx = _silhouette_subset(mesh, max_vertices)
+    v = torch.as_tensor(mesh.vertices[idx], dtype=torch.float64)
+    rot = world_to_camera_rotation_t(*torch.as_tensor(cands[:, :3], dtype=torch.float64).unbind(-1))
+    out = []
+    with torch.no_grad():
+        for r, d in zip(rot, cands[:, 3], strict=True):
+            cam = v @ r.T + torch.tensor([0.0, 0.0, float(d)], dtype=torch.float64)
+            out.append(float(silhouette_loss(cam, setup.intrinsics, target)))
+    return np.asarray(out)
 
 
 def score_initial_poses(
     mesh: DeformableNeuralMesh, feature: torch.Tensor, clutter_score: torch.Tensor, setup: RenderSetup,
-    cfg: InferenceConfig,
+    cfg: InferenceConfig, target: SilhouetteTarget | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Loss of every initial candidate (no gradient). Returns ((N, 4) candidates, (N,) losses)."""
-    cands = initial_candidates(cfg, setup.distance)
+    """Loss of every initial candidate (no gradient). Returns ((N, 4) candidates, (N,) losses).
+
+    With ``cfg.distance_init == "extent"`` and a foreground ``target``, each grid pose is placed
+    at the distance where the template covers as many pixels as the foreground; with
+    ``cfg.w_silhouette > 0`` the silhouette term is added to the reconstruction loss.
+    """
+    extent = cfg.distance_init == "extent" and target is not None
+    cands = initial_candidates(replace(cfg, distance_factors=(1.0,)) if extent else cfg, setup.distance)
     with torch.no_grad():
         maps = _pose_maps(mesh, cands, setup)
+        if extent:
+            assert target is not None
+            area = (maps.abs().amax(dim=1) > 0).sum(dim=(1, 2)).cpu().numpy()
+            cands = cands.copy()
+            cands[:, 3] = extent_distance(area, cands[:, 3], float(len(target.pixels)))
+            maps = _render_candidates(mesh, cands, setup)
         losses = torch.cat(
             [recon_loss(maps[i : i + 32].to(feature.dtype), feature, clutter_score, cfg.loss)
              for i in range(0, len(maps), 32)]
-        )
-    return cands, losses.cpu().numpy()
+        ).cpu().numpy().astype(np.float64)
+    if target is not None and cfg.w_silhouette > 0:
+        losses = losses + cfg.w_silhouette * grid_silhouette_losses(mesh, cands, setup, target,
+                                                                    cfg.silhouette_vertices)
+    return cands, losses
+
+
+def _azimuth_gap(a: float, b: float) -> float:
+    return abs((a - b + np.pi) % (2 * np.pi) - np.pi)
+
+
+def select_hypotheses(cands: np.ndarray, losses: np.ndarray, k: int, gap: float) -> list[int]:
+    """Indices of up to ``k`` starting candidates: the best, its front/back flip (the best-scoring
+    candidate with azimuth + pi and the same elevation and in-plane angle), then the next best
+    whose azimuth is at least ``gap`` from every chosen one."""
+    order = np.argsort(losses, kind="stable")
+    chosen = [int(order[0])]
+    if k >= 2:
+        best = cands[order[0]]
+        flips = [int(i) for i in order
+                 if _azimuth_gap(cands[i, 0], best[0] + np.pi) < 1e-6
+                 and abs(cands[i, 1] - best[1]) < 1e-9 and abs(cands[i, 2] - best[2]) < 1e-9]
+        if flips:
+            chosen.append(flips[0])
+    for i in order:
+        if len(chosen) >= k:
+            break
+        if all(_azimuth_gap(cands[i, 0], cands[j, 0]) >= gap for j in chosen):
+            chosen.append(int(i))
+    return chosen
 
 
 def consistency_pairs(mesh: DeformableNeuralMesh, tau: float, max_pairs: int, seed: int) -> np.ndarray:
@@ -315,7 +411,22 @@ class _Scene:
 _SMALL_STEP = ("rotvec", "translation", "log_scale", "distance")
 
 
-def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_score, setup, steps, cfg, pairs):
+def _total_loss(scene: _Scene, current: dict, feature, clutter_score, setup, cfg, pairs_t, target) -> torch.Tensor:
+    """Reconstruction + w_consist * L_consist + w_silhouette * silhouette term at ``current``."""
+    cam, obj = scene.camera_vertices(current)
+    rendered, _ = render_features(cam, scene.faces, scene.feats, setup.intrinsics, setup.width, setup.height)
+    loss = recon_loss(rendered, feature, clutter_score, cfg.loss)
+    if pairs_t is not None and cfg.w_consist > 0:
+        loss = loss + cfg.w_consist * consistency_loss(obj, pairs_t, cfg.tau)
+    if target is not None and cfg.w_silhouette > 0:
+        # vertices and face centres: a denser outline on coarse meshes
+        pts = torch.cat([cam, cam[scene.faces].mean(dim=1)])
+        loss = loss + cfg.w_silhouette * silhouette_loss(pts, setup.intrinsics, target)
+    return loss
+
+
+def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_score, setup, steps, cfg, pairs,
+               target: SilhouetteTarget | None = None):
     # One Adam over raw tensors with value = scale * raw: Adam's steps are scale-invariant, so a
     # parameter scaled by s moves s times the learning rate per step (part_lr_scale for the
     # object-unit parameters), and a single parameter group keeps the step cheap.
@@ -329,11 +440,7 @@ def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_sc
     history = []
     for _ in range(steps):
         current = {**fixed, **{n: r * scale[n] for n, r in raw.items()}}
-        cam, obj = scene.camera_vertices(current)
-        rendered, _ = render_features(cam, scene.faces, scene.feats, setup.intrinsics, setup.width, setup.height)
-        loss = recon_loss(rendered, feature, clutter_score, cfg.loss)
-        if pairs_t is not None and cfg.w_consist > 0:
-            loss = loss + cfg.w_consist * consistency_loss(obj, pairs_t, cfg.tau)
+        loss = _total_loss(scene, current, feature, clutter_score, setup, cfg, pairs_t, target)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -347,6 +454,8 @@ def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_sc
         history.append(float(loss.detach()))
     for n, r in raw.items():
         params[n] = (r.detach() * scale[n]).requires_grad_(params[n].requires_grad)
+    with torch.no_grad():  # the loss at the final parameters (the history lags one step)
+        history.append(float(_total_loss(scene, params, feature, clutter_score, setup, cfg, pairs_t, target)))
     return history
 
 
@@ -355,7 +464,8 @@ def infer(
     feature: torch.Tensor,
     setup: RenderSetup,
     cfg: InferenceConfig = InferenceConfig(),
-    initial_pose: tuple[float, float, float] | None = None,
+    initial_pose: tuple[float, ...] | None = None,
+    fix_pose: bool = False,
 ) -> InferenceResult:
     """Recover pose and part configuration from one image's feature map.
 
@@ -364,9 +474,11 @@ def infer(
         feature: (C, H, W) L2-normalised image features (H, W = ``setup.height, setup.width``).
         setup: the feature map's camera.
         cfg: inference settings.
-        initial_pose: skip the grid search and start from this (azimuth, elevation, theta).
+        initial_pose: skip the grid search and start from this (azimuth, elevation, theta[, distance])
+            (distance default: ``setup.distance``).
+        fix_pose: keep ``initial_pose`` fixed (no pose stage; only the parts move): a diagnostic.
     """
-    return infer_variants(mesh, feature, setup, {"result": cfg}, initial_pose)["result"]
+    return infer_variants(mesh, feature, setup, {"result": cfg}, initial_pose, fix_pose)["result"]
 
 
 def infer_variants(
@@ -374,11 +486,14 @@ def infer_variants(
     feature: torch.Tensor,
     setup: RenderSetup,
     configs: dict[str, InferenceConfig],
-    initial_pose: tuple[float, float, float] | None = None,
+    initial_pose: tuple[float, ...] | None = None,
+    fix_pose: bool = False,
 ) -> dict[str, InferenceResult]:
     """Run the grid search and pose stage once (settings of the first config), then the part stage
     of every config (e.g. the Table 5 ablations). Returns {name: result}."""
     first = next(iter(configs.values()))
+    if fix_pose and initial_pose is None:
+        raise ValueError("fix_pose needs an initial_pose")
     with torch_threads(first.threads):
         if feature.shape[1:] != (setup.height, setup.width):
             raise ValueError(
@@ -386,56 +501,85 @@ def infer_variants(
             )
         feature = feature.detach().float()
         clu = clutter_score_map(feature, mesh)
-        params, best, losses, seconds = _pose_stage(mesh, feature, clu, setup, first, initial_pose)
+        target = silhouette_target(feature, mesh, clu, first)
+        if fix_pose:
+            first = replace(first, pose_steps=0)
+        params, best, losses, seconds, hyps = _pose_stage(mesh, feature, clu, setup, first, initial_pose, target)
         out = {}
         for name, cfg in configs.items():
             p = {k: v.detach().clone().requires_grad_(v.requires_grad) for k, v in params.items()}
-            out[name] = _part_stage(mesh, feature, clu, setup, cfg, p, best, dict(losses), dict(seconds))
+            res = _part_stage(mesh, feature, clu, setup, cfg, p, best, dict(losses), dict(seconds), target, fix_pose)
+            res.hypotheses = hyps
+            res.foreground = target is not None
+            out[name] = res
         return out
+
+
+def silhouette_target(feature: torch.Tensor, mesh: DeformableNeuralMesh, clutter_score: torch.Tensor,
+                      cfg: InferenceConfig) -> SilhouetteTarget | None:
+    """The image's foreground as a silhouette target, or None when unused or empty."""
+    if cfg.w_silhouette <= 0 and cfg.distance_init != "extent":
+        return None
+    fg = foreground_map(feature, torch.as_tensor(mesh.features), clutter_score, cfg.foreground_margin)
+    return SilhouetteTarget.from_mask(fg) if fg.any() else None
+
+
+def _pose_params(start: np.ndarray, cfg: InferenceConfig, fixed: bool) -> dict[str, torch.Tensor]:
+    grad = not fixed
+    return {
+        "azimuth": torch.tensor(float(start[0]), requires_grad=grad),
+        "elevation": torch.tensor(float(start[1]), requires_grad=grad),
+        "theta": torch.tensor(float(start[2]), requires_grad=grad),
+        "distance": torch.tensor(float(start[3]), requires_grad=grad and cfg.optimize_distance),
+    }
 
 
 def _pose_stage(
     mesh: DeformableNeuralMesh, feature: torch.Tensor, clu: torch.Tensor, setup: RenderSetup, cfg: InferenceConfig,
-    initial_pose: tuple[float, float, float] | None,
-) -> tuple[dict[str, torch.Tensor], np.ndarray, dict[str, list], dict[str, float]]:
+    initial_pose: tuple[float, ...] | None, target: SilhouetteTarget | None,
+) -> tuple[dict[str, torch.Tensor], np.ndarray, dict[str, list], dict[str, float], list[dict]]:
     seconds: dict[str, float] = {}
     losses: dict[str, list] = {}
     t0 = time.perf_counter()
     if initial_pose is None:
-        cands, init_losses = score_initial_poses(mesh, feature, clu, setup, cfg)
-        best = cands[int(np.argmin(init_losses))]
+        cands, init_losses = score_initial_poses(mesh, feature, clu, setup, cfg, target)
+        starts = [cands[i] for i in select_hypotheses(cands, init_losses, cfg.hypotheses, cfg.hypothesis_gap)]
         losses["init"] = init_losses.tolist()
     else:
-        best = np.append(np.asarray(initial_pose, dtype=np.float64)[:3], setup.distance)
+        pose = np.asarray(initial_pose, dtype=np.float64)
+        starts = [pose[:4] if len(pose) >= 4 else np.append(pose[:3], setup.distance)]
     seconds["init"] = time.perf_counter() - t0
-    params = {
-        "azimuth": torch.tensor(float(best[0]), requires_grad=True),
-        "elevation": torch.tensor(float(best[1]), requires_grad=True),
-        "theta": torch.tensor(float(best[2]), requires_grad=True),
-        "distance": torch.tensor(float(best[3]), requires_grad=cfg.optimize_distance),
-    }
     t0 = time.perf_counter()
-    losses["pose"] = _run_stage(_Scene(mesh, cfg), params, _pose_names(cfg), feature, clu, setup,
-                                cfg.pose_steps, cfg, None)
+    scene = _Scene(mesh, cfg)
+    runs = []
+    for start in starts:
+        params = _pose_params(start, cfg, fixed=cfg.pose_steps == 0 and initial_pose is not None)
+        hist = _run_stage(scene, params, _pose_names(cfg), feature, clu, setup, cfg.pose_steps, cfg, None, target)
+        runs.append((hist[-1], params, start, hist))
+    k = int(np.argmin([r[0] for r in runs]))
+    _, params, best, losses["pose"] = runs[k]
+    hyps = [{"start": [float(x) for x in r[2]], "loss": float(r[0]),
+             "pose": [float(r[1][n]) for n in ("azimuth", "elevation", "theta", "distance")]} for r in runs]
     seconds["pose"] = time.perf_counter() - t0
-    return params, best, losses, seconds
+    return params, best, losses, seconds, [hyps[k]] + [h for i, h in enumerate(hyps) if i != k]
 
 
 def _pose_names(cfg: InferenceConfig) -> list[str]:
     return ["azimuth", "elevation", "theta"] + (["distance"] if cfg.optimize_distance else [])
 
 
-def _part_stage(mesh, feature, clu, setup, cfg, params, best, losses, seconds) -> InferenceResult:
+def _part_stage(mesh, feature, clu, setup, cfg, params, best, losses, seconds, target=None,
+                fix_pose: bool = False) -> InferenceResult:
     t0 = time.perf_counter()
     scene = _Scene(mesh, cfg)
     num_parts = mesh.num_parts
-    params["distance"].requires_grad_(cfg.optimize_distance)
+    params["distance"].requires_grad_(cfg.optimize_distance and not fix_pose)
     params.update({
         "rotvec": torch.zeros(num_parts, 3, requires_grad=cfg.optimize_part_pose),
         "translation": torch.zeros(num_parts, 3, requires_grad=cfg.optimize_part_pose),
         "log_scale": torch.zeros(num_parts, 3, requires_grad=cfg.optimize_scale),
     })
-    trainable = _pose_names(cfg)
+    trainable = [] if fix_pose else _pose_names(cfg)
     if cfg.optimize_part_pose:
         trainable += ["rotvec", "translation"]
     if cfg.optimize_scale:
@@ -448,7 +592,8 @@ def _part_stage(mesh, feature, clu, setup, cfg, params, best, losses, seconds) -
             trainable.append("latents")
     if cfg.optimize_parts and cfg.part_steps > 0 and num_parts > 0:
         pairs = consistency_pairs(mesh, cfg.tau, cfg.max_pairs, cfg.seed) if cfg.w_consist > 0 else None
-        losses["parts"] = _run_stage(scene, params, trainable, feature, clu, setup, cfg.part_steps, cfg, pairs)
+        losses["parts"] = _run_stage(scene, params, trainable, feature, clu, setup, cfg.part_steps, cfg, pairs,
+                                     target)
     seconds["parts"] = time.perf_counter() - t0
 
     with torch.no_grad():

@@ -146,8 +146,18 @@ class Part321Prediction:
             "camera": self.camera.to_dict(),
             "frame": "camera (OpenCV: x right, y down, z forward), docs/CONVENTIONS.md",
             "parts": parts,
+            "confidence": self.confidence(),
             "seconds": self.seconds,
         }
+
+    def confidence(self) -> dict:
+        """How sure the pose is: the loss gap to the runner-up pose hypothesis (usually the
+        front/back flip; larger = surer, near 0 = the image hardly tells them apart), the
+        hypotheses themselves, and whether a foreground was found for the silhouette."""
+        res = self.result
+        return {"flip_margin": res.flip_margin, "foreground_found": res.foreground,
+                "hypotheses": [{"azimuth": h["pose"][0], "elevation": h["pose"][1], "theta": h["pose"][2],
+                                "distance": h["pose"][3], "loss": h["loss"]} for h in res.hypotheses]}
 
 
 def build_backbone(cfg: Part321Config) -> FeatureCNN | HFBackbone:
@@ -296,13 +306,15 @@ class Part321:
     @overload
     def predict(
         self, image: np.ndarray, camera: Camera | None = ..., config: InferenceConfig | None = ...,
-        variants: None = ..., use_camera_distance: bool = ...,
+        variants: None = ..., use_camera_distance: bool = ..., initial_pose: tuple[float, ...] | None = ...,
+        fix_pose: bool = ...,
     ) -> Part321Prediction: ...
 
     @overload
     def predict(
         self, image: np.ndarray, camera: Camera | None = ..., config: InferenceConfig | None = ..., *,
         variants: dict[str, InferenceConfig], use_camera_distance: bool = ...,
+        initial_pose: tuple[float, ...] | None = ..., fix_pose: bool = ...,
     ) -> dict[str, Part321Prediction]: ...
 
     def predict(
@@ -312,6 +324,8 @@ class Part321:
         config: InferenceConfig | None = None,
         variants: dict[str, InferenceConfig] | None = None,
         use_camera_distance: bool = False,
+        initial_pose: tuple[float, ...] | None = None,
+        fix_pose: bool = False,
     ) -> Part321Prediction | dict[str, Part321Prediction]:
         """Recognise the object's parts in one image.
 
@@ -321,7 +335,10 @@ class Part321:
             config: inference settings (default the model's).
             variants: {name: config} to run several part stages after one shared pose stage
                 (returns {name: prediction}).
-            use_camera_distance: start from ``camera``'s distance instead of the training median.
+            use_camera_distance: start from ``camera``'s distance instead of the training median
+                (with the default ``distance_init="extent"`` it is the reference the object's extent scales).
+            initial_pose: skip the grid search; start from (azimuth, elevation, theta[, distance]).
+            fix_pose: keep ``initial_pose`` fixed and fit only the parts (a diagnostic).
         """
         self._check()
         assert self.mesh is not None  # checked by _check
@@ -344,7 +361,7 @@ class Part321:
         setup = RenderSetup((fcam.fx, fcam.fy, fcam.cx, fcam.cy), fcam.width, fcam.height, dist)
         cfgs = variants if variants is not None else {"result": config or self.config.inference}
         with torch.device(self.device):
-            results = infer_variants(self.mesh, feat, setup, cfgs)
+            results = infer_variants(self.mesh, feat, setup, cfgs, initial_pose, fix_pose)
         out = {}
         for name, res in results.items():
             t1 = time.perf_counter()
