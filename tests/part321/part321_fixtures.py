@@ -51,7 +51,10 @@ def smooth_features(vertices: np.ndarray, dim: int, seed: int = 0, scale: float 
 def toy_neural_mesh(dim: int = 16, subdiv: int = 1, seed: int = 0) -> DeformableNeuralMesh:
     mesh = toy_mesh(subdiv)
     rng = np.random.default_rng(seed + 1)
-    clutter = rng.normal(size=(8, dim)).astype(np.float32)
+    # a tight clutter bank (unit rows around one direction), like a trained one's background features
+    base = rng.normal(size=dim)
+    clutter = base + 0.1 * np.linalg.norm(base) / np.sqrt(dim) * rng.normal(size=(8, dim))
+    clutter = (clutter / np.linalg.norm(clutter, axis=1, keepdims=True)).astype(np.float32)
     return DeformableNeuralMesh(
         vertices=mesh.vertices, faces=mesh.faces, features=smooth_features(mesh.vertices, dim, seed),
         labels=mesh.labels, part_names=mesh.part_names, clutter=clutter, category="toy",

@@ -114,3 +114,49 @@ def test_fit_with_a_local_transformers_backbone(tmp_path):
     model.save(tmp_path / "m")
     pred = Part321.load(tmp_path / "m").predict(images[0].image, images[0].camera)
     assert pred.mask.shape == (64, 64)
+
+
+def test_non_square_image_is_padded_and_the_prediction_stays_in_its_pixels(tiny_model):
+    model, images = tiny_model
+    im = images[-1]
+    crop = im.image[8:56]  # 64 wide, 48 high
+    cam = replace(im.camera, cy=im.camera.cy - 8, height=48)
+    pred = model.predict(crop, cam)
+    assert pred.mask.shape == (48, 64)
+    assert (pred.camera.cx, pred.camera.cy, pred.camera.width, pred.camera.height) == (cam.cx, cam.cy, 64, 48)
+    # the mask is the projection of the camera-frame vertices with the input's own intrinsics
+    uv = pred.vertices[:, :2] / pred.vertices[:, 2:] * [cam.fx, cam.fy] + [cam.cx, cam.cy]
+    rows, cols = np.nonzero(pred.mask >= 0)
+    assert len(rows)
+    # the mask's extent is the projected vertices' extent (within the pixel grid, clipped to the image)
+    lo, hi = np.clip(uv.min(0), 0, [64, 48]), np.clip(uv.max(0), 0, [64, 48])
+    assert_close(np.array([cols.min(), rows.min()]), lo, atol=1.5)
+    assert_close(np.array([cols.max() + 1, rows.max() + 1]), hi, atol=1.5)
+    # a default camera for a non-square photo: the training field of view across the longer side
+    d = model.default_camera(96, 48)
+    assert d.fx == pytest.approx(model.meta["focal"] * 96 / 64) and (d.cx, d.cy) == (48.0, 24.0)
+
+
+def test_pad_to_aspect_shifts_the_principal_point_with_the_pixels():
+    from partlift.part321.model import pad_to_aspect
+    from partlift.render.camera import Camera
+
+    img = np.arange(6 * 10 * 3, dtype=np.uint8).reshape(6, 10, 3)
+    cam = Camera.from_pose(azimuth=0.3, elevation=0.2, distance=2.0, focal=20.0, width=10, height=6)
+    out, pcam = pad_to_aspect(img, cam, 1.0)
+    assert out.shape == (10, 10, 3) and pcam.height == 10 and pcam.cy == cam.cy + 2
+    np.testing.assert_array_equal(out[2:8], img)
+    np.testing.assert_array_equal(out[0], img[0])  # border repeated
+    p = np.array([[0.1, -0.05, 0.2]])
+    np.testing.assert_allclose(pcam.project(p)[0] - [0, 2], cam.project(p)[0], atol=1e-9)
+
+
+def test_given_distance_is_kept_and_confidence_is_reported(tiny_model):
+    model, images = tiny_model
+    im = images[-1]
+    pred = model.predict(im.image, im.camera, use_camera_distance=True,
+                         config=replace(model.config.inference, hypotheses=2))
+    assert pred.distance == pytest.approx(float(np.linalg.norm(im.camera.translation)), rel=1e-6)
+    conf = pred.to_dict()["confidence"]
+    assert len(conf["hypotheses"]) == 2 and conf["flip_margin"] >= 0
+    assert conf["flip_margin"] == pytest.approx(conf["hypotheses"][1]["loss"] - conf["hypotheses"][0]["loss"])

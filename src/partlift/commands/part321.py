@@ -199,13 +199,19 @@ def _detection_output(path: Path) -> bool:
               help="Test images per category (default 15, quick 8).")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Models, checkpoints and records (default: <cache>/part321/bench[-quick]); reused when present.")
+@click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True,
+              help="Score the test images, or the validation images (other shapes and poses) to choose settings on.")
+@click.option("--distance", type=click.Choice(["given", "estimated"]), default="given", show_default=True,
+              help="given: the annotated object distance is known, as in NeMo's evaluation protocol; estimated: "
+                   "Part321 estimates it from the object's extent, as on a photo.")
 @click.option("--diagnose", is_flag=True,
               help="Also score the test images with the true pose given, the template alone and an oracle choice "
                    "of pose hypothesis (a 'diagnostics' block in the JSON).")
 @click.option("--force", is_flag=True, help="Use a non-empty --workdir that partlift did not write.")
 @device_option
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def bench_part321(quick, json_out, categories, test_images, workdir, diagnose, force, device, progress) -> None:
+def bench_part321(quick, json_out, categories, test_images, workdir, split, distance, diagnose, force, device,
+                  progress) -> None:
     """Train and evaluate Part321, its ablations and a 2D U-Net baseline on the embedded data."""
     from partlift.datasets.cache import in_cache_dir
     from partlift.experiments.part321_benchmark import format_bench, quick_settings, run_bench
@@ -213,7 +219,7 @@ def bench_part321(quick, json_out, categories, test_images, workdir, diagnose, f
     from partlift.part321.correspondence import default_cache_dir
 
     settings = replace(quick_settings() if quick else BenchSettings(), device=str(resolve_device(device)),
-                       diagnose=diagnose)
+                       split=split, distance=distance, diagnose=diagnose)
     if categories:
         settings = replace(settings, categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
     if test_images is not None:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -75,6 +76,13 @@ class BenchSettings:
     """Part321 variants to evaluate (the full model first, then Table 5 ablations)."""
     with_baseline: bool = True
     """Also train and score the 2D U-Net baseline."""
+    split: Literal["test", "val"] = "test"
+    """Images to score: the embedded test images, or the validation images (other shapes and
+    poses, :func:`validation_config`) on which settings are chosen."""
+    distance: Literal["given", "estimated"] = "given"
+    """"given": the test image's annotated camera distance is known and kept (NeMo's evaluation
+    protocol, which rescales every image to a fixed object distance; docs/PART321.md);
+    "estimated": Part321 estimates it from the object's extent, as ``partlift detect`` must on a photo."""
     diagnose: bool = False
     """Also score the test images under the diagnostic conditions of
     :mod:`partlift.experiments.part321_diagnosis` (true pose given, template only, oracle hypothesis);
@@ -106,6 +114,12 @@ def quick_settings() -> BenchSettings:
 
 def dataset_config(settings: BenchSettings, category: str) -> ImageDatasetConfig:
     return replace(ImageDatasetConfig(category=category), **settings.dataset)
+
+
+def validation_config(config: ImageDatasetConfig) -> ImageDatasetConfig:
+    """The validation images of a dataset: its test split generated with the next seed (so other
+    shapes, poses, materials and backgrounds), no template views and no training meshes."""
+    return replace(config, seed=config.seed + 1, n_train_meshes=0, template_views=0)
 
 
 def _stamp_matches(stamp: Path, text: str) -> bool:
@@ -204,11 +218,15 @@ def run_bench(
         model, info = _train_or_load(settings, root, workdir / cat, progress, log)
         baseline = (_train_baseline(settings, root, model, progress, log, workdir / cat)
                     if settings.with_baseline else None)
-        samples, meshes = load_test_samples(root, max_images=settings.test_images)
-        t = predict_test_set(model, samples, meshes, records, cat, settings.methods, baseline, settings.n_points)
+        eval_root = root if settings.split == "test" else ensure_embedded_dataset(
+            "images", cat, config=validation_config(dataset_config(settings, cat)), progress=progress)
+        samples, meshes = load_test_samples(eval_root, max_images=settings.test_images)
+        t = predict_test_set(model, samples, meshes, records, cat, settings.methods, baseline, settings.n_points,
+                             use_camera_distance=settings.distance == "given")
         log(f"  {t['num_images']} test images, {t['seconds_per_image']:.2f} s/image (full model)")
         if settings.diagnose:
-            diag_rows += diagnose_test_set(model, samples, meshes, workdir / "diagnosis", cat, settings.n_points)
+            diag_rows += diagnose_test_set(model, samples, meshes, workdir / "diagnosis", cat, settings.n_points,
+                                           distance_given=settings.distance == "given")
         timing["per_category"][cat] = {**t, "train_seconds": info.get("train_seconds", math.nan),
                                        "train_stages": info.get("stages", {}),
                                        "baseline_train_seconds": baseline.seconds if baseline else math.nan}

@@ -28,7 +28,7 @@ from partlift.experiments.part321_scoring import ground_truth_record, prediction
 from partlift.geometry.partmesh import PartMesh
 from partlift.metrics.part321_eval import Part321EvalOptions, evaluate_part321
 from partlift.metrics.pose import pose_error
-from partlift.part321.inference import clutter_score_map
+from partlift.metrics.segmentation import silhouette_iou
 from partlift.part321.model import Part321, Part321Prediction
 from partlift.part321.silhouette import foreground_map
 
@@ -37,19 +37,11 @@ ORACLE_HYPOTHESES = 6
 """Pose hypotheses the oracle chooses among."""
 
 
-def silhouette_iou(pred_mask: np.ndarray, true_mask: np.ndarray) -> float:
-    """IoU of two (H, W) label maps' foregrounds (label >= 0); 1.0 when both are empty."""
-    a, b = np.asarray(pred_mask) >= 0, np.asarray(true_mask) >= 0
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
-
-
 def feature_foreground_iou(model: Part321, sample: ImageSample) -> float:
     """IoU of the features' foreground map with the true mask, both at the feature map's size."""
     assert model.mesh is not None and sample.mask is not None
     feat = model.features(_model_sized(model, sample.image))
-    clu = clutter_score_map(feat.float(), model.mesh)
-    fg = foreground_map(feat.float(), torch.as_tensor(model.mesh.features), clu,
+    fg = foreground_map(feat.float(), torch.as_tensor(model.mesh.features), torch.as_tensor(model.mesh.clutter),
                         model.config.inference.foreground_margin)
     h, w = fg.shape
     true = sample.mask >= 0
@@ -69,20 +61,27 @@ def _model_sized(model: Part321, image: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(image[..., :3]).resize((w0, h0), Image.Resampling.BILINEAR))
 
 
-def diagnose_image(model: Part321, sample: ImageSample) -> dict[str, Part321Prediction]:
-    """The four conditions' predictions for one test image."""
+def diagnose_image(model: Part321, sample: ImageSample, distance_given: bool = True,
+                   conditions: tuple[str, ...] = CONDITIONS) -> dict[str, Part321Prediction]:
+    """The conditions' predictions for one test image (``distance_given``: the annotated distance
+    is known, as in the benchmark's default protocol; else it is estimated)."""
     ann = sample.annotation
     truth = (ann["azimuth"], ann["elevation"], ann["theta"], ann["distance"])
     cfg = model.config.inference
-    given = model.predict(sample.image, sample.camera, initial_pose=truth, fix_pose=True,
-                          variants={"true_pose_parts": cfg, "true_pose_template": replace(cfg, optimize_parts=False)})
-    estimated = model.predict(sample.image, sample.camera)
-    many = model.predict(sample.image, sample.camera,
-                         config=replace(cfg, hypotheses=ORACLE_HYPOTHESES, optimize_parts=False))
-    hyps = many.result.hypotheses
-    best = min(hyps, key=lambda h: pose_error(h["pose"][:3], truth[:3]))
-    oracle = model.predict(sample.image, sample.camera, initial_pose=tuple(best["pose"]))
-    return {**given, "estimated": estimated, "oracle_hypothesis": oracle}
+    out: dict[str, Part321Prediction] = {}
+    given = {"true_pose_parts": cfg, "true_pose_template": replace(cfg, optimize_parts=False)}
+    given = {k: v for k, v in given.items() if k in conditions}
+    if given:
+        out.update(model.predict(sample.image, sample.camera, initial_pose=truth, fix_pose=True, variants=given))
+    if "estimated" in conditions:
+        out["estimated"] = model.predict(sample.image, sample.camera, use_camera_distance=distance_given)
+    if "oracle_hypothesis" in conditions:
+        many = model.predict(sample.image, sample.camera, use_camera_distance=distance_given,
+                             config=replace(cfg, hypotheses=ORACLE_HYPOTHESES, optimize_parts=False))
+        best = min(many.result.hypotheses, key=lambda h: pose_error(h["pose"][:3], truth[:3]))
+        out["oracle_hypothesis"] = model.predict(sample.image, sample.camera, initial_pose=tuple(best["pose"]),
+                                                 use_camera_distance=distance_given)
+    return out
 
 
 def diagnose_test_set(
@@ -93,6 +92,8 @@ def diagnose_test_set(
     category: str,
     n_points: int = 4096,
     progress: Callable[[int, int], None] | None = None,
+    distance_given: bool = True,
+    conditions: tuple[str, ...] = CONDITIONS,
 ) -> list[dict]:
     """Run :func:`diagnose_image` on every test image, writing records under
     ``out_dir/{gt,<condition>}/<category>/``; returns one row per image and condition."""
@@ -105,7 +106,7 @@ def diagnose_test_set(
         ann = s.annotation
         truth = (ann["azimuth"], ann["elevation"], ann["theta"])
         fg_iou = feature_foreground_iou(model, s)
-        for cond, pred in diagnose_image(model, s).items():
+        for cond, pred in diagnose_image(model, s, distance_given, conditions).items():
             prediction_record(pred, out / cond / category / f"{iid}.json", n_points)
             rows.append({
                 "category": category, "image": iid, "condition": cond,

@@ -78,8 +78,11 @@ def predict_test_set(
     baseline=None,
     n_points: int = 4096,
     progress: Callable[[int, int], None] | None = None,
+    use_camera_distance: bool = True,
 ) -> dict:
     """Run every method on every test image, writing records under ``out_dir/{gt,<method>}/<category>/``.
+
+    ``use_camera_distance``: the annotated distance is known (NeMo's protocol), else estimated.
 
     Returns timing: seconds per image of the full model (features + pose + part stage) and of the
     shared pose stage, and of the baseline.
@@ -91,7 +94,7 @@ def predict_test_set(
     for i, s in enumerate(samples):
         iid = f"{s.shape_id}_{s.view:03d}"
         ground_truth_record(s, meshes[s.shape_id], out / "gt" / category / f"{iid}.json", n_points)
-        preds = model.predict(s.image, s.camera, variants=cfgs)
+        preds = model.predict(s.image, s.camera, variants=cfgs, use_camera_distance=use_camera_distance)
         for name, p in preds.items():
             prediction_record(p, out / name / category / f"{iid}.json", n_points)
         full = preds[methods[0]].seconds

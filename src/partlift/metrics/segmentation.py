@@ -131,3 +131,12 @@ def semantic_miou_from_ious(
         ids[cat] = list(shape_ids[cat]) if shape_ids is not None else [str(i) for i in range(len(mat))]
         per_part[cat] = dict(zip(names, part_iou.tolist(), strict=True))
     return SemanticResult(MetricTable.from_parts("miou", per_part), mats, ids, counts)
+
+
+def silhouette_iou(pred_mask: np.ndarray, true_mask: np.ndarray) -> float:
+    """IoU of two (H, W) label maps' foregrounds (label >= 0, -1 = background); 1.0 when both are empty."""
+    a, b = np.asarray(pred_mask) >= 0, np.asarray(true_mask) >= 0
+    if a.shape != b.shape:
+        raise ValueError(f"masks of different shapes {a.shape} and {b.shape}")
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)

@@ -57,7 +57,8 @@ class InferenceConfig:
     """Initial distances, as factors of the setup's distance (NeMo uses one fixed distance after
     rescaling the image with the ground-truth distance; we search it instead, docs/PART321.md)."""
     optimize_distance: bool = True
-    """Optimise the camera distance along with the pose."""
+    """Estimate the camera distance (``distance_init``) and optimise it with the pose; False = the
+    setup's distance is known and kept."""
     distance_init: Literal["extent", "grid"] = "extent"
     """How each initial pose gets its distance: "extent" sets it so that the template's projected
     area matches the object's area in the foreground map (:mod:`partlift.part321.silhouette`;
@@ -66,13 +67,16 @@ class InferenceConfig:
     """Pose hypotheses carried through the pose stage: the best grid pose, its front/back flip
     (azimuth + pi), then the next best grid poses at least ``hypothesis_gap`` apart in azimuth;
     the one with the lowest loss after the pose stage is kept."""
+    hypothesis_stage: Literal["pose", "parts"] = "parts"
+    """Choose among the hypotheses by the loss after the pose stage, or after the part stage (each
+    hypothesis then runs the part stage: slower)."""
     hypothesis_gap: float = bounded(np.pi / 4, ge=0)
     """Smallest azimuth difference (radians) between two hypotheses beyond the flip."""
-    w_silhouette: float = bounded(1.0, ge=0)
+    w_silhouette: float = bounded(0.0, ge=0)
     """Weight of the silhouette term (:func:`partlift.part321.silhouette.silhouette_loss`) in the
     grid scores and both optimisation stages (0 = NeMo's loss alone)."""
     foreground_margin: float = 0.0
-    """A pixel is foreground when its best vertex similarity beats its clutter similarity by this."""
+    """A pixel is foreground when its best vertex similarity beats its best clutter-bank similarity by this."""
     silhouette_vertices: int = bounded(512, ge=1)
     """At most this many vertices (a fixed subset) in the silhouette term of the grid scores."""
     pose_steps: int = bounded(100, ge=0)
@@ -109,9 +113,14 @@ class InferenceConfig:
     max_log_scale: float = bounded(0.0, ge=0)
     """If > 0, the per-part log-scales are projected onto [-max, max] after every step (0 = free,
     as the paper)."""
-    part_lr_scale: float = bounded(0.2, ge=0)
+    max_part_translation: float = bounded(0.02, ge=0)
+    """If > 0, each part's translation T is projected onto a ball of this radius (object units)
+    after every step (0 = free, as the paper)."""
+    max_part_rotation: float = bounded(0.05, ge=0)
+    """If > 0, each part's rotation angle (radians) is clipped to this after every step (0 = free)."""
+    part_lr_scale: float = bounded(0.05, ge=0)
     """Learning-rate factor of the per-part T and the distance (object units are ~10x smaller than angles)."""
-    scale_lr_scale: float = bounded(0.2, ge=0)
+    scale_lr_scale: float = bounded(0.05, ge=0)
     """Learning-rate factor of the per-part log-scales S."""
     seed: int = bounded(0, ge=0)
     """Seed for the consistency-pair subset."""
@@ -257,16 +266,17 @@ def _silhouette_subset(mesh: DeformableNeuralMesh, n: int) -> np.ndarray:
 
 
 def grid_silhouette_losses(mesh: DeformableNeuralMesh, cands: np.ndarray, setup: RenderSetup,
-                           target: SilhouetteTarget, max_vertices: int) -> np.ndarray:
-    """(N,) :func:`silhouette_loss` of the undeformed template at every (N, 4) candidate."""
+                           target: SilhouetteTarget, max_vertices: int, covered: torch.Tensor) -> np.ndarray:
+    """(N,) :func:`silhouette_loss` of the undeformed template at every (N, 4) candidate
+    (``covered``: (N, H, W) bool coverage of each candidate's render)."""
     idx = _silhouette_subset(mesh, max_vertices)
     v = torch.as_tensor(mesh.vertices[idx], dtype=torch.float64)
     rot = world_to_camera_rotation_t(*torch.as_tensor(cands[:, :3], dtype=torch.float64).unbind(-1))
     out = []
     with torch.no_grad():
-        for r, d in zip(rot, cands[:, 3], strict=True):
+        for r, d, cov in zip(rot, cands[:, 3], covered, strict=True):
             cam = v @ r.T + torch.tensor([0.0, 0.0, float(d)], dtype=torch.float64)
-            out.append(float(silhouette_loss(cam, setup.intrinsics, target)))
+            out.append(float(silhouette_loss(cam, setup.intrinsics, target, cov)))
     return np.asarray(out)
 
 
@@ -276,27 +286,29 @@ def score_initial_poses(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Loss of every initial candidate (no gradient). Returns ((N, 4) candidates, (N,) losses).
 
-    With ``cfg.distance_init == "extent"`` and a foreground ``target``, each grid pose is placed
-    at the distance where the template covers as many pixels as the foreground; with
+    With ``cfg.distance_init == "extent"``, ``cfg.optimize_distance`` and a foreground ``target``,
+    each grid pose is placed at the distance where the template covers as many pixels as the foreground; with
     ``cfg.w_silhouette > 0`` the silhouette term is added to the reconstruction loss.
     """
-    extent = cfg.distance_init == "extent" and target is not None
-    cands = initial_candidates(replace(cfg, distance_factors=(1.0,)) if extent else cfg, setup.distance)
+    extent = cfg.distance_init == "extent" and target is not None and cfg.optimize_distance
+    one_distance = extent or not cfg.optimize_distance  # a known distance is not searched either
+    cands = initial_candidates(replace(cfg, distance_factors=(1.0,)) if one_distance else cfg, setup.distance)
     with torch.no_grad():
         maps = _pose_maps(mesh, cands, setup)
         if extent:
             assert target is not None
             area = (maps.abs().amax(dim=1) > 0).sum(dim=(1, 2)).cpu().numpy()
             cands = cands.copy()
-            cands[:, 3] = extent_distance(area, cands[:, 3], float(len(target.pixels)))
+            cands[:, 3] = extent_distance(area, cands[:, 3], float(target.area))
             maps = _render_candidates(mesh, cands, setup)
         losses = torch.cat(
             [recon_loss(maps[i : i + 32].to(feature.dtype), feature, clutter_score, cfg.loss)
              for i in range(0, len(maps), 32)]
         ).cpu().numpy().astype(np.float64)
-    if target is not None and cfg.w_silhouette > 0:
-        losses = losses + cfg.w_silhouette * grid_silhouette_losses(mesh, cands, setup, target,
-                                                                    cfg.silhouette_vertices)
+        if target is not None and cfg.w_silhouette > 0:
+            covered = maps.abs().amax(dim=1) > 0
+            losses = losses + cfg.w_silhouette * grid_silhouette_losses(mesh, cands, setup, target,
+                                                                        cfg.silhouette_vertices, covered)
     return cands, losses
 
 
@@ -414,14 +426,14 @@ _SMALL_STEP = ("rotvec", "translation", "log_scale", "distance")
 def _total_loss(scene: _Scene, current: dict, feature, clutter_score, setup, cfg, pairs_t, target) -> torch.Tensor:
     """Reconstruction + w_consist * L_consist + w_silhouette * silhouette term at ``current``."""
     cam, obj = scene.camera_vertices(current)
-    rendered, _ = render_features(cam, scene.faces, scene.feats, setup.intrinsics, setup.width, setup.height)
+    rendered, fid = render_features(cam, scene.faces, scene.feats, setup.intrinsics, setup.width, setup.height)
     loss = recon_loss(rendered, feature, clutter_score, cfg.loss)
     if pairs_t is not None and cfg.w_consist > 0:
         loss = loss + cfg.w_consist * consistency_loss(obj, pairs_t, cfg.tau)
     if target is not None and cfg.w_silhouette > 0:
         # vertices and face centres: a denser outline on coarse meshes
         pts = torch.cat([cam, cam[scene.faces].mean(dim=1)])
-        loss = loss + cfg.w_silhouette * silhouette_loss(pts, setup.intrinsics, target)
+        loss = loss + cfg.w_silhouette * silhouette_loss(pts, setup.intrinsics, target, fid >= 0)
     return loss
 
 
@@ -451,6 +463,11 @@ def _run_stage(scene: _Scene, params: dict, trainable: list, feature, clutter_sc
             if "log_scale" in raw and cfg.max_log_scale > 0:
                 bound = cfg.max_log_scale / scale["log_scale"]
                 raw["log_scale"].clamp_(-bound, bound)
+            for name, limit in (("translation", cfg.max_part_translation), ("rotvec", cfg.max_part_rotation)):
+                if name in raw and limit > 0:
+                    bound = limit / scale[name]
+                    norm = raw[name].norm(dim=-1, keepdim=True)
+                    raw[name].mul_(torch.clamp(bound / norm.clamp_min(1e-12), max=1.0))
         history.append(float(loss.detach()))
     for n, r in raw.items():
         params[n] = (r.detach() * scale[n]).requires_grad_(params[n].requires_grad)
@@ -501,26 +518,47 @@ def infer_variants(
             )
         feature = feature.detach().float()
         clu = clutter_score_map(feature, mesh)
-        target = silhouette_target(feature, mesh, clu, first)
+        target = silhouette_target(feature, mesh, first)
         if fix_pose:
             first = replace(first, pose_steps=0)
-        params, best, losses, seconds, hyps = _pose_stage(mesh, feature, clu, setup, first, initial_pose, target)
+        runs, losses, seconds = _pose_stage(mesh, feature, clu, setup, first, initial_pose, target)
+        hyps = [{"start": [float(x) for x in r["start"]], "loss": r["loss"],
+                 "pose": [float(r["params"][n]) for n in ("azimuth", "elevation", "theta", "distance")]}
+                for r in runs]
+        chosen = None
+        if first.hypothesis_stage == "parts" and len(runs) > 1:
+            # every hypothesis through the first config's part stage; the lowest final loss wins
+            t0 = time.perf_counter()
+            finals = [_part_stage(mesh, feature, clu, setup, first, _clone(r["params"]), r["start"],
+                                  {**losses, "pose": r["history"]}, dict(seconds), target, fix_pose) for r in runs]
+            for h, f in zip(hyps, finals, strict=True):
+                h["part_loss"] = f.losses["parts"][-1] if "parts" in f.losses else h["loss"]
+            k = int(np.argmin([h["part_loss"] for h in hyps]))
+            chosen = finals[k]
+            chosen.seconds["parts"] = time.perf_counter() - t0
+            runs, hyps = [runs[k]] + runs[:k] + runs[k + 1 :], [hyps[k]] + hyps[:k] + hyps[k + 1 :]
+        best = runs[0]
+        losses["pose"] = best["history"]
         out = {}
-        for name, cfg in configs.items():
-            p = {k: v.detach().clone().requires_grad_(v.requires_grad) for k, v in params.items()}
-            res = _part_stage(mesh, feature, clu, setup, cfg, p, best, dict(losses), dict(seconds), target, fix_pose)
+        for i, (name, cfg) in enumerate(configs.items()):
+            if i == 0 and chosen is not None:
+                res = chosen
+            else:
+                res = _part_stage(mesh, feature, clu, setup, cfg, _clone(best["params"]), best["start"], dict(losses),
+                                  dict(seconds), target, fix_pose)
             res.hypotheses = hyps
             res.foreground = target is not None
             out[name] = res
         return out
 
 
-def silhouette_target(feature: torch.Tensor, mesh: DeformableNeuralMesh, clutter_score: torch.Tensor,
-                      cfg: InferenceConfig) -> SilhouetteTarget | None:
+def silhouette_target(feature: torch.Tensor, mesh: DeformableNeuralMesh, cfg: InferenceConfig,
+                      ) -> SilhouetteTarget | None:
     """The image's foreground as a silhouette target, or None when unused or empty."""
     if cfg.w_silhouette <= 0 and cfg.distance_init != "extent":
         return None
-    fg = foreground_map(feature, torch.as_tensor(mesh.features), clutter_score, cfg.foreground_margin)
+    bank = mesh.clutter if mesh.clutter is not None and len(mesh.clutter) else mesh.clutter_mean()[None]
+    fg = foreground_map(feature, torch.as_tensor(mesh.features), torch.as_tensor(bank), cfg.foreground_margin)
     return SilhouetteTarget.from_mask(fg) if fg.any() else None
 
 
@@ -537,7 +575,9 @@ def _pose_params(start: np.ndarray, cfg: InferenceConfig, fixed: bool) -> dict[s
 def _pose_stage(
     mesh: DeformableNeuralMesh, feature: torch.Tensor, clu: torch.Tensor, setup: RenderSetup, cfg: InferenceConfig,
     initial_pose: tuple[float, ...] | None, target: SilhouetteTarget | None,
-) -> tuple[dict[str, torch.Tensor], np.ndarray, dict[str, list], dict[str, float], list[dict]]:
+) -> tuple[list[dict], dict[str, list], dict[str, float]]:
+    """The grid search and the pose stage of every hypothesis: runs sorted by final loss, each
+    {"loss", "params", "start", "history"}, and the grid's losses and the seconds."""
     seconds: dict[str, float] = {}
     losses: dict[str, list] = {}
     t0 = time.perf_counter()
@@ -555,13 +595,14 @@ def _pose_stage(
     for start in starts:
         params = _pose_params(start, cfg, fixed=cfg.pose_steps == 0 and initial_pose is not None)
         hist = _run_stage(scene, params, _pose_names(cfg), feature, clu, setup, cfg.pose_steps, cfg, None, target)
-        runs.append((hist[-1], params, start, hist))
-    k = int(np.argmin([r[0] for r in runs]))
-    _, params, best, losses["pose"] = runs[k]
-    hyps = [{"start": [float(x) for x in r[2]], "loss": float(r[0]),
-             "pose": [float(r[1][n]) for n in ("azimuth", "elevation", "theta", "distance")]} for r in runs]
+        runs.append({"loss": hist[-1], "params": params, "start": start, "history": hist})
+    runs.sort(key=lambda r: r["loss"])
     seconds["pose"] = time.perf_counter() - t0
-    return params, best, losses, seconds, [hyps[k]] + [h for i, h in enumerate(hyps) if i != k]
+    return runs, losses, seconds
+
+
+def _clone(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone().requires_grad_(v.requires_grad) for k, v in params.items()}
 
 
 def _pose_names(cfg: InferenceConfig) -> list[str]:

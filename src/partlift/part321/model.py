@@ -290,9 +290,11 @@ class Part321:
             raise PartliftError("the Part321 model is not trained (call fit or load)")
 
     def default_camera(self, width: int, height: int) -> Camera:
-        """The training cameras' median intrinsics and distance, for an image of this size, pose 0."""
+        """The camera assumed for an image without one: the training cameras' field of view across
+        the image's longer side (f = f_train x max(W, H) / W_train, square pixels), the principal
+        point at the image centre, the training median distance, pose 0 (docs/PART321.md)."""
         h0, w0 = self.meta["image_size"]
-        f = self.meta["focal"] * width / w0
+        f = self.meta["focal"] * max(width, height) / w0
         return Camera.from_pose(azimuth=0.0, elevation=0.0, distance=self.meta["distance"], focal=f, width=width,
                                 height=height)
 
@@ -330,13 +332,16 @@ class Part321:
         """Recognise the object's parts in one image.
 
         Args:
-            image: (H, W, 3) uint8 RGB (resized to the training size if it differs).
-            camera: the image's intrinsics (its pose is ignored); default the training cameras'.
+            image: (H, W, 3) uint8 RGB. An image of another aspect ratio than the training images
+                is padded (border pixels repeated) to it, then resized to the training size; the
+                mask and camera of the prediction are in the input image's own pixels.
+            camera: the image's intrinsics (its pose is ignored); default :meth:`default_camera`.
             config: inference settings (default the model's).
             variants: {name: config} to run several part stages after one shared pose stage
                 (returns {name: prediction}).
-            use_camera_distance: start from ``camera``'s distance instead of the training median
-                (with the default ``distance_init="extent"`` it is the reference the object's extent scales).
+            use_camera_distance: the object's distance is known: ``camera``'s (the norm of its
+                translation), kept fixed (NeMo's evaluation protocol, docs/PART321.md). Otherwise it is
+                estimated from the object's extent (``distance_init``) and optimised.
             initial_pose: skip the grid search; start from (azimuth, elevation, theta[, distance]).
             fix_pose: keep ``initial_pose`` fixed and fit only the parts (a diagnostic).
         """
@@ -350,8 +355,10 @@ class Part321:
         if camera.width != img.shape[1] or camera.height != img.shape[0]:
             raise PartliftError(f"camera {camera.width}x{camera.height} does not match the image "
                                 f"{img.shape[1]}x{img.shape[0]}")
+        original = camera
+        img, camera = pad_to_aspect(img[..., :3], camera, w0 / h0)
         if img.shape[:2] != (h0, w0):
-            img = np.asarray(Image.fromarray(img[..., :3]).resize((w0, h0), Image.Resampling.BILINEAR))
+            img = np.asarray(Image.fromarray(img).resize((w0, h0), Image.Resampling.BILINEAR))
             camera = camera.resized(w0, h0)
         feat = self.features(img)
         t_feat = time.perf_counter() - t0
@@ -360,12 +367,14 @@ class Part321:
         dist = float(np.linalg.norm(camera.translation)) if use_camera_distance else self.meta["distance"]
         setup = RenderSetup((fcam.fx, fcam.fy, fcam.cx, fcam.cy), fcam.width, fcam.height, dist)
         cfgs = variants if variants is not None else {"result": config or self.config.inference}
+        if use_camera_distance:
+            cfgs = {k: replace(c, optimize_distance=False) for k, c in cfgs.items()}
         with torch.device(self.device):
             results = infer_variants(self.mesh, feat, setup, cfgs, initial_pose, fix_pose)
         out = {}
         for name, res in results.items():
             t1 = time.perf_counter()
-            pred = self._prediction(res, camera)
+            pred = self._prediction(res, original)  # the input's own frame and size
             pred.seconds = {"features": t_feat, **res.seconds, "outputs": time.perf_counter() - t1}
             pred.seconds["total"] = sum(pred.seconds.values())
             out[name] = pred
@@ -443,6 +452,19 @@ class Part321:
         load_state_dict_checked(net, ck["state"], folder / "feature_net.pt", what="Part321 feature network")
         model.net = net.to(model.device).eval()
         return model
+
+
+def pad_to_aspect(image: np.ndarray, camera: Camera, aspect: float) -> tuple[np.ndarray, Camera]:
+    """Pad (H, W, 3) ``image`` symmetrically, repeating its border pixels, to width / height =
+    ``aspect``, and shift ``camera``'s principal point with it (the camera frame is unchanged, so
+    3D results need no correction; 2D results are cropped back by the caller's own camera)."""
+    h, w = image.shape[:2]
+    if abs(w / h - aspect) < 1e-6:
+        return image, camera
+    new_w, new_h = (round(h * aspect), h) if w / h < aspect else (w, round(w / aspect))
+    left, top = (new_w - w) // 2, (new_h - h) // 2
+    padded = np.pad(image, ((top, new_h - h - top), (left, new_w - w - left), (0, 0)), mode="edge")
+    return padded, replace(camera, cx=camera.cx + left, cy=camera.cy + top, width=new_w, height=new_h)
 
 
 def is_saved_model(folder: str | Path) -> bool:

@@ -2,15 +2,16 @@
 differentiable silhouette term, and the camera distance from the object's extent.
 
 The features of Part321 are trained contrastively against a clutter bank (Eq. 6), so a pixel
-whose feature is more similar to some vertex feature than to the mean clutter feature is
-foreground (:func:`foreground_map`; the same comparison NeMo's fg/bg loss makes per pixel).
+whose nearest neighbour among the vertex features and the clutter bank is a vertex feature is
+foreground (:func:`foreground_map`). (The mean clutter feature of NeMo's fg/bg loss is too weak a
+competitor for this: on the embedded car the best vertex similarity beats it on background too.)
 
 The rasteriser gives no gradient through silhouette changes (docs/PART321.md), so the fit's
 outline is compared with the foreground as two point sets in the image plane
 (:func:`silhouette_loss`): every projected vertex should fall inside the foreground (its distance
 to the foreground, read from a distance transform), and every foreground pixel should have a
 projected vertex near it. Both are differentiable in the projected vertex positions, hence in the
-pose, the distance and the part parameters. Units: pixels of the map divided by its diagonal.
+pose, the distance and the part parameters. Units: pixels divided by the object's size in pixels.
 
 Pixels follow docs/CONVENTIONS.md: pixel (i, j) has its centre at (u, v) = (j + 0.5, i + 0.5).
 """
@@ -24,21 +25,23 @@ import torch
 from scipy import ndimage
 
 
-def foreground_map(feature: torch.Tensor, vertex_features: torch.Tensor, clutter_score: torch.Tensor,
+def foreground_map(feature: torch.Tensor, vertex_features: torch.Tensor, clutter_features: torch.Tensor,
                    margin: float = 0.0) -> np.ndarray:
-    """(H, W) bool: pixels whose best vertex similarity beats the clutter similarity by ``margin``.
+    """(H, W) bool: pixels whose nearest feature (cosine) is a vertex feature rather than a clutter
+    feature, by at least ``margin``; the largest connected component is kept.
 
     Args:
         feature: (C, H, W) L2-normalised image features.
         vertex_features: (K, C) the neural mesh's vertex features.
-        clutter_score: (H, W) similarity of every pixel to the mean clutter feature.
-        margin: similarity margin (0 = NeMo's per-pixel max(obj, clutter) decision).
+        clutter_features: (Q, C) its clutter bank (background features seen in training).
+        margin: similarity margin.
     """
     with torch.no_grad():
         c, h, w = feature.shape
-        sim = vertex_features.to(feature.dtype) @ feature.reshape(c, h * w)  # (K, HW)
-        best = sim.max(dim=0).values.reshape(h, w)
-        fg = (best > clutter_score + margin).cpu().numpy()
+        flat = feature.reshape(c, h * w)
+        obj = (vertex_features.to(feature.dtype) @ flat).max(dim=0).values
+        clu = (clutter_features.to(feature.dtype) @ flat).max(dim=0).values
+        fg = (obj > clu + margin).reshape(h, w).cpu().numpy()
     return largest_component(fg)
 
 
@@ -58,13 +61,16 @@ class SilhouetteTarget:
     Attributes:
         outside_distance: (H, W) distance (pixels) from each pixel centre to the nearest foreground
             pixel centre (0 inside the foreground).
-        pixels: (M, 2) (u, v) centres of the foreground pixels.
-        diagonal: the map's diagonal in pixels (the unit of the loss).
+        outline: (M, 2) (u, v) centres of the foreground's outline pixels (foreground pixels with a
+            background 4-neighbour or on the map's border).
+        size: the object's size in pixels, sqrt(foreground area): the unit of the loss.
+        area: the foreground's area in pixels.
     """
 
     outside_distance: torch.Tensor
-    pixels: torch.Tensor
-    diagonal: float
+    outline: torch.Tensor
+    size: float
+    area: int
 
     @staticmethod
     def from_mask(mask: np.ndarray, dtype: torch.dtype = torch.float32) -> SilhouetteTarget:
@@ -73,11 +79,12 @@ class SilhouetteTarget:
         if not mask.any():
             raise ValueError("empty foreground mask")
         dist = ndimage.distance_transform_edt(~mask)
-        i, j = np.nonzero(mask)
+        inner = ndimage.binary_erosion(mask, border_value=0)
+        i, j = np.nonzero(mask & ~inner)
         pix = np.column_stack([j + 0.5, i + 0.5])
-        h, w = mask.shape
+        area = int(mask.sum())
         return SilhouetteTarget(torch.as_tensor(dist, dtype=dtype), torch.as_tensor(pix, dtype=dtype),
-                                float(np.hypot(h, w)))
+                                float(np.sqrt(area)), area)
 
 
 def project(cam_points: torch.Tensor, intrinsics: tuple[float, float, float, float]) -> torch.Tensor:
@@ -103,32 +110,40 @@ def bilinear_sample(image: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
 
 
 def silhouette_loss(cam_points: torch.Tensor, intrinsics: tuple[float, float, float, float],
-                    target: SilhouetteTarget) -> torch.Tensor:
+                    target: SilhouetteTarget, covered: np.ndarray | torch.Tensor | None = None) -> torch.Tensor:
     """Two-sided distance between the projected mesh and the foreground (scalar, >= 0).
 
-    ``mean_k [d_out(u_k) - 1/2]_+ + mean_p [min_k |p - u_k| - 1]_+``, divided by the map's
-    diagonal: the first term
-    pulls vertices that project outside the foreground back in (d_out = distance transform of the
-    background, bilinear, with the distance beyond the map's border added), the second pulls the
-    fit out to cover every foreground pixel.
+    ``mean_k [d_out(u_k) - 1/2]_+ + sum_{p not covered} [min_k |p - u_k| - 1/2]_+ / M``, divided
+    by the object's size sqrt(area) (a relative misfit, whatever the object's size in the image).
+    The first term pulls points that project outside the foreground back in (d_out = distance
+    transform of the background, bilinear, plus the distance beyond the map's border). The second
+    pulls the fit out to reach the M pixels p of the foreground's outline that the render does not
+    cover (``covered``, from the rasteriser; None = every outline pixel counts), so a fit that
+    covers the outline costs nothing however coarse its mesh. The half-pixel dead zones absorb the
+    pixel-centre sampling of the mask.
 
     Args:
-        cam_points: (V, 3) camera-frame vertices (z > 0).
+        cam_points: (V, 3) camera-frame points (z > 0): vertices, and face centres for density.
         intrinsics: (fx, fy, cx, cy) of the map.
         target: the foreground (:meth:`SilhouetteTarget.from_mask`).
+        covered: (H, W) bool pixels the current render covers, or None.
     """
     uv = project(cam_points, intrinsics)
     h, w = target.outside_distance.shape
     dist = target.outside_distance.to(uv.dtype)
-    # beyond the border the distance keeps growing, so far-off vertices still feel a pull
+    # beyond the border the distance keeps growing, so far-off points still feel a pull
     over = torch.stack([(0.5 - uv[:, 0]).clamp_min(0) + (uv[:, 0] - (w - 0.5)).clamp_min(0),
                         (0.5 - uv[:, 1]).clamp_min(0) + (uv[:, 1] - (h - 0.5)).clamp_min(0)], -1).norm(dim=-1)
-    # dead zones of half a pixel (a vertex on the outline lands up to half a pixel outside the
-    # pixel-centre mask) and one pixel (the vertex spacing), so a perfect fit costs nothing
     outside = (torch.relu(bilinear_sample(dist, uv) - 0.5) + over).mean()
-    pix = target.pixels.to(uv.dtype)
-    cover = torch.relu(torch.cdist(pix, uv).min(dim=1).values - 1.0).mean()
-    return (outside + cover) / target.diagonal
+    pix = target.outline.to(uv.dtype)
+    m = len(pix)
+    if covered is not None:
+        cov = torch.as_tensor(np.asarray(covered) if not torch.is_tensor(covered) else covered, dtype=torch.bool)
+        col = (pix[:, 0] - 0.5).long().clamp(0, w - 1)
+        row = (pix[:, 1] - 0.5).long().clamp(0, h - 1)
+        pix = pix[~cov[row, col]]
+    cover = torch.relu(torch.cdist(pix, uv).min(dim=1).values - 0.5).sum() / m if len(pix) else uv.sum() * 0.0
+    return (outside + cover) / target.size
 
 
 def extent_distance(reference_area: np.ndarray, reference_distance: np.ndarray, observed_area: float) -> np.ndarray:

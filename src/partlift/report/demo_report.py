@@ -201,18 +201,22 @@ def _part321_section(rep: Report, run_dir: Path, cfg: dict) -> None:
     gal = draw_part321_gallery(run_dir)
     if gal:
         rep.heading("Gallery", level=3, anchor="part321-gallery")
-        rep.paragraph("Per test image: input | predicted 2D parts (projection of the recognised 3D parts) | "
-                      "predicted 3D part boxes projected into the image | ground truth (part mask and boxes).",
-                      note=True)
+        rep.paragraph("Per test image: input | the fit: outline of the projected recognised mesh (yellow) over "
+                      "the object's true outline (cyan), with their silhouette IoU | predicted 2D parts (projection "
+                      "of the recognised 3D parts) | predicted 3D part boxes projected into the image | ground "
+                      "truth (part mask and boxes).", note=True)
         rows = []
         for e in gal:
             err = e.get("pose_error_deg")
             perr = "no pose" if err is None else f"pose error {err:.0f} deg"
+            sil = e.get("silhouette_iou")
+            fit = "fit" if sil is None else f"fit: silhouette IoU {sil:.2f}"
             rows.append([(run_dir / e["input"], f"{e['category']} {e['image']}"),
+                         (run_dir / e["fit_outline"], fit) if "fit_outline" in e else (run_dir / e["input"], ""),
                          (run_dir / e["parts_2d"], "predicted 2D parts"),
                          (run_dir / e["boxes_3d"], f"predicted 3D boxes ({perr})"),
                          (run_dir / e["ground_truth"], "ground truth")])
-        rep.gallery(rows, columns=4)
+        rep.gallery(rows, columns=5)
         rep.heading("3D view", level=3, anchor="part321-3d")
         rep.paragraph("The recognised parts in the camera frame (y up on screen). Drag to rotate.", note=True)
         for e in _first_per_category(gal):

@@ -15,6 +15,7 @@ import numpy as np
 
 from partlift.errors import ReadError
 from partlift.geometry.atomic import atomic_savez, atomic_write_json
+from partlift.metrics.segmentation import silhouette_iou
 from partlift.report.figures import draw_boxes, draw_proposals, overlay_labels, owner_label_image, save_png, upscale
 
 
@@ -92,10 +93,29 @@ def record_boxes(record, part_names) -> list:
     return boxes
 
 
+def mask_outline(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool outline of a label map's foreground (label >= 0 pixels with a background 4-neighbour)."""
+    from scipy import ndimage
+
+    fg = np.asarray(mask) >= 0
+    return fg & ~ndimage.binary_erosion(fg, border_value=0)
+
+
+def draw_fit_outline(image: np.ndarray, pred_mask: np.ndarray, true_mask: np.ndarray, scale: int) -> np.ndarray:
+    """The input (dimmed) with the fitted silhouette's outline in yellow and the object's true
+    outline in cyan, upscaled by ``scale``: a fit that misses the object shows at a glance."""
+    big = upscale(np.asarray(image, np.uint8), scale).astype(np.float32) * 0.6
+    for mask, colour in ((true_mask, (0, 220, 255)), (pred_mask, (255, 230, 0))):
+        up = np.kron(np.asarray(mask), np.ones((scale, scale), np.int64)) if scale > 1 else np.asarray(mask)
+        big[mask_outline(up)] = colour
+    return big.astype(np.uint8)
+
+
 def draw_part321_gallery(run_dir: str | Path) -> list[dict]:
-    """PNGs of each saved Part321 gallery image: input | predicted 2D parts | predicted 3D boxes |
-    ground truth (mask and boxes), and an NPZ of the predicted parts' points for the 3D view. Returns
-    one entry per image with those paths relative to ``run_dir``."""
+    """PNGs of each saved Part321 gallery image: input | fitted outline over the input |
+    predicted 2D parts | predicted 3D boxes | ground truth (mask and boxes), and an NPZ of the
+    predicted parts' points for the 3D view. Returns one entry per image with those paths relative
+    to ``run_dir`` and the fit's silhouette IoU."""
     from partlift.metrics.eval_formats import read_part321_record
     from partlift.report.figures import palette
 
@@ -115,6 +135,7 @@ def draw_part321_gallery(run_dir: str | Path) -> list[dict]:
         stem = out / e["category"] / e["image"]
         files = {
             "input": save_png(f"{stem}_input.png", upscale(image, scale)),
+            "fit_outline": save_png(f"{stem}_fit.png", draw_fit_outline(image, pmask, gmask, scale)),
             "parts_2d": save_png(f"{stem}_parts2d.png", upscale(overlay_labels(image, pmask, n), scale)),
             "boxes_3d": save_png(f"{stem}_boxes3d.png", draw_boxes(image, record_boxes(pred, names), K, pal, scale)),
             "ground_truth": save_png(f"{stem}_gt.png", draw_boxes(overlay_labels(image, gmask, n),
@@ -131,6 +152,7 @@ def draw_part321_gallery(run_dir: str | Path) -> list[dict]:
                      labels=np.concatenate(lab) if lab else np.zeros(0, np.int16))
         entries.append({"category": e["category"], "image": e["image"], "part_names": names,
                         "pose_error_deg": e.get("pose_error_deg"), "points": str(npz.relative_to(run_dir)),
+                        "silhouette_iou": silhouette_iou(pmask, gmask),
                         **{k: str(p.relative_to(run_dir)) for k, p in files.items()}})
     if entries:  # the page's record of what it showed
         atomic_write_json(out / "gallery.json", entries, indent=None)
