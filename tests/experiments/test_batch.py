@@ -267,10 +267,25 @@ def test_detect_over_an_image_dataset_writes_part321_eval_records(
     keys = sorted(json.loads((out / "manifest.json").read_text())["items"])
     assert keys == sorted([f"hatchet/{test_ids[0]}_000", f"hatchet/{test_ids[0]}_001", "photo"])
     assert (out / "photo_part321.json").is_file() and (out / "photo_part321.png").is_file()
-    assert not (out / "eval" / "part321" / "photo.json").exists()  # no annotation, no ground truth
+    assert not (out / "eval" / "gt" / "hatchet" / "photo.json").exists()  # no annotation, no ground truth
+    # every image, the photo too, gets its prediction record, 2D part mask and posed parts
+    assert (out / "eval" / "part321" / "hatchet" / "photo.json").is_file()
+    from partlift.geometry.io import load_part_mesh, read_label_png
+
+    result = json.loads((out / "photo_part321.json").read_text())
+    mask = read_label_png(out / "photo_parts.png")
+    assert mask.shape == (64, 64) and mask.min() >= -1 and mask.max() < len(result["parts"])
+    mesh = load_part_mesh(out / "photo_parts.ply")
+    assert set(mesh.part_names) == set(result["parts"])
+    for name, part in result["parts"].items():  # the posed parts are where the JSON says
+        if part["center"] is not None:
+            k = mesh.part_names.index(name)
+            np.testing.assert_allclose(mesh.vertices[mesh.labels == k].mean(0), part["center"], atol=1e-4)
+    assert result["distance_init"]["source"] == "estimated"
     for sub in ("gt", "part321"):
-        assert sorted(p.name for p in (out / "eval" / sub / "hatchet").glob("*.json")) == [
+        assert sorted(p.name for p in (out / "eval" / sub / "hatchet").glob("*.json") if p.stem != "photo") == [
             f"{test_ids[0]}_000.json", f"{test_ids[0]}_001.json"]
+    (out / "eval" / "part321" / "hatchet" / "photo.json").unlink()  # scored below against the dataset's gt only
     code, text, err = _run(["eval", "part321", "--gt", str(out / "eval" / "gt"), "--pred",
                             str(out / "eval" / "part321"), "--json", str(tmp_path / "scores.json")], capsys)
     assert code == 0, err
@@ -290,3 +305,26 @@ def test_ray_missing_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     code, _, err = _run(["make-dataset", "images", "--category", "hammer", "--out", str(tmp_path / "d"),
                          "--address", "auto"], capsys)
     assert code == 2 and "--address is for --backend ray" in err
+
+
+def test_detect_uses_the_camera_distance_only_when_asked(image_dataset_and_model: tuple[Path, Path], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from partlift.part321.model import Part321
+
+    _, model_dir = image_dataset_and_model
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(photo)
+    code, _, err = _run(["detect", str(model_dir), str(photo), "--use-camera-distance", "--out", str(tmp_path / "a"),
+                         "--no-progress"], capsys)
+    assert code == 2 and "--use-camera-distance needs --camera" in err and len(err.strip().splitlines()) == 1
+    cam = Part321.load(model_dir).default_camera(64, 64)
+    cam = cam.__class__.from_pose(azimuth=0.0, elevation=0.0, distance=2.6, focal=cam.fx, width=64, height=64)
+    cam_json = tmp_path / "camera.json"
+    cam_json.write_text(json.dumps(cam.to_dict()))
+    code, text, err = _run(["detect", str(model_dir), str(photo), "--camera", str(cam_json), "--use-camera-distance",
+                            "--out", str(tmp_path / "b"), "--no-progress"], capsys)
+    assert code == 0, err
+    assert "the camera's" in text
+    result = json.loads((tmp_path / "b" / "photo_part321.json").read_text())
+    assert result["distance_init"] == {"source": "camera", "value": pytest.approx(2.6)}
+    assert result["pose"]["distance"] == pytest.approx(2.6, rel=1e-6)  # known, so kept

@@ -131,6 +131,9 @@ def save_detection_png(path: Path, image: np.ndarray, pred: Part321Prediction) -
                    "otherwise).")
 @click.option("--steps", type=config_type(InferenceConfig, "part_steps"), default=None,
               help="Part-stage steps (default: the model's, 300).")
+@click.option("--use-camera-distance", is_flag=True,
+              help="The object's distance is known: use and keep the distance of --camera (or of a dataset "
+                   "image's annotation) instead of estimating it from the object's extent.")
 @executor_options
 @click.option("--redo", is_flag=True,
               help="--out holds a batch made with another model or other settings: delete its results and redo "
@@ -139,17 +142,21 @@ def save_detection_png(path: Path, image: np.ndarray, pred: Part321Prediction) -
 @device_option
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def detect(model_dir: str, inputs: tuple[str, ...], camera_json: str | None, out_dir: str | None,
-           steps: int | None, backend: str, workers: int | None, address: str | None, redo: bool, force: bool,
-           device: str, progress: bool) -> None:
+           steps: int | None, use_camera_distance: bool, backend: str, workers: int | None, address: str | None,
+           redo: bool, force: bool, device: str, progress: bool) -> None:
     """Recognise the 3D parts of the object in each IMAGE with a trained Part321 MODEL.
 
     IMAGE is one or more image files, folders (searched recursively) or glob patterns; a
     `partlift make-dataset images` folder stands for its test images. For each image:
-    <stem>_part321.json (pose, camera, per-part oriented 3D boxes in the camera frame) and
-    <stem>_part321.png (projected 2D parts and 3D boxes over the image). Images of a dataset use
-    their annotated camera and also get `partlift eval part321` records: <out>/eval/gt and
-    <out>/eval/part321. A batch keeps manifest.json (finished images are skipped by a rerun),
-    failures.json and summary.json in --out. Exit status 3 when some images failed.
+    <stem>_part321.json (pose, camera, per-part oriented 3D boxes in the camera frame, the distance
+    it started from and a confidence), <stem>_part321.png (projected 2D parts and 3D boxes over
+    the image), <stem>_parts.png (2D part mask: 0 background, part k -> k + 1), <stem>_parts.ply
+    with <stem>_parts.labels.json (the posed mesh in the camera frame with its part labels) and a
+    `partlift eval part321` prediction record in <out>/eval/part321. Images of a dataset use their
+    annotated camera and also get ground-truth records in <out>/eval/gt. Without --camera the
+    camera of docs/PART321.md ("Images without a camera") is assumed and the distance estimated.
+    A batch keeps manifest.json (finished images are skipped by a rerun), failures.json and
+    summary.json in --out. Exit status 3 when some images failed.
     """
     from partlift.commands.partstad import one_input_file
     from partlift.experiments.batch import BatchItem
@@ -169,9 +176,10 @@ def detect(model_dir: str, inputs: tuple[str, ...], camera_json: str | None, out
     target = out_dir if out_dir else single.with_name(f"{single.stem}-part321") if single is not None else ""
     out = claim_output_dir(target, "part321-detection", force=force, recognise=_detection_output).path
     job = DetectJob(str(out), str(model_dir), None if steps is None else int(steps), camera, camera_json,
-                    save_figure=save_detection_png, device=dev)
+                    save_figure=save_detection_png, device=dev, use_camera_distance=use_camera_distance)
     if single is None:
-        settings = {"steps": job.steps, "camera": camera.to_dict() if camera else None, "n_points": job.n_points}
+        settings = {"steps": job.steps, "camera": camera.to_dict() if camera else None, "n_points": job.n_points,
+                    "use_camera_distance": use_camera_distance}
         report, notes = run_model_batch(job, inputs, model.meta.get("category"), settings, exec_cfg, redo=redo,
                                         progress=progress)
         for line in notes + report.lines():
@@ -181,9 +189,15 @@ def detect(model_dir: str, inputs: tuple[str, ...], camera_json: str | None, out
         return
     res = detect_item((model, job), BatchItem(single.stem, str(single), "", single.stem))["summary"]
     prefix = out / f"{single.stem}_part321"
+    init = res["distance_init"]
+    how = "the camera's" if init["source"] == "camera" else "estimated from the object's extent"
+    margin = "" if res["flip_margin"] is None else f"; flip margin {res['flip_margin']:.3f}"
     click.echo(f"pose: azimuth {np.degrees(res['azimuth']):.1f}, elevation {np.degrees(res['elevation']):.1f}, "
-               f"theta {np.degrees(res['theta']):.1f} deg, distance {res['distance']:.2f} ({res['seconds']:.1f} s)")
-    click.echo(f"wrote {prefix.with_suffix('.json')} and {prefix.with_suffix('.png')}")
+               f"theta {np.degrees(res['theta']):.1f} deg, distance {res['distance']:.2f} ({how}, started at "
+               f"{init['value']:.2f}){margin} ({res['seconds']:.1f} s)")
+    click.echo(f"wrote {prefix.with_suffix('.json')}, {prefix.with_suffix('.png')}, "
+               f"{single.stem}_parts.png (2D part mask), {single.stem}_parts.ply (posed parts) and an eval record "
+               f"in {out / 'eval'}")
 
 
 def _detection_output(path: Path) -> bool:

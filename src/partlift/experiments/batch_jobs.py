@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from partlift.errors import LabelMismatchError, ReadError
+from partlift.errors import LabelMismatchError, PartliftError, ReadError
 from partlift.experiments.batch import (
     BatchItem,
     BatchManifest,
@@ -177,6 +177,8 @@ class DetectJob:
     n_points: int = 4096
     save_figure: Callable[[Path, np.ndarray, Part321Prediction], None] | None = None
     device: str = "cpu"
+    use_camera_distance: bool = False
+    """The object's distance is known: the camera's (``--camera`` or the dataset annotation's), kept fixed."""
     """Torch device the model runs on in every worker (``--device``)."""
 
 
@@ -237,6 +239,8 @@ def detect_item(state: tuple[Part321, DetectJob], item: BatchItem) -> dict[str, 
     """
     from partlift.datasets.generation import write_json_atomic
     from partlift.experiments.part321_scoring import ground_truth_record, prediction_record
+    from partlift.geometry.io import save_part_mesh, write_label_png
+    from partlift.geometry.partmesh import PartMesh
 
     model, job = state
     image = read_image(item.path)
@@ -246,31 +250,46 @@ def detect_item(state: tuple[Part321, DetectJob], item: BatchItem) -> dict[str, 
         sample, mesh = _dataset_ground_truth(item)
         camera = sample.camera
     cfg = model.config.inference if job.steps is None else replace(model.config.inference, part_steps=job.steps)
-    pred = model.predict(image, camera, config=cfg)
+    if job.use_camera_distance and camera is None:
+        raise PartliftError(f"{item.path}: --use-camera-distance needs --camera (or a dataset image, which has one)")
+    pred = model.predict(image, camera, config=cfg, use_camera_distance=job.use_camera_distance)
     if isinstance(pred, dict):  # only with variants=
         raise TypeError("Part321.predict returned variants")
     out = Path(job.out)
     prefix = out / item.folder / f"{item.stem}_part321"
-    files = [prefix.with_suffix(".json"), prefix.with_suffix(".png")]
-    refuse_input_overwrite(files, [item.path] + ([job.camera_path] if job.camera_path else []))
+    parts_png = out / item.folder / f"{item.stem}_parts.png"
+    parts_mesh = out / item.folder / f"{item.stem}_parts.ply"
+    category = item.category or model.meta.get("category") or "object"
+    record = out / "eval" / "part321" / category / f"{item.stem}.json"
+    files = [prefix.with_suffix(".json"), parts_png, parts_mesh, parts_mesh.with_suffix(".labels.json"), record]
+    refuse_input_overwrite(files + [prefix.with_suffix(".png")],
+                           [item.path] + ([job.camera_path] if job.camera_path else []))
+    start = pred.result.hypotheses[0]["start"][3] if pred.result.hypotheses else pred.distance
     result = {"model": job.model_path, "image": str(item.path), "category": model.meta.get("category"),
+              "distance_init": {"source": "camera" if job.use_camera_distance else "estimated",
+                                "value": float(start)},
+              "outputs": {"part_mask": parts_png.name, "parts_mesh": parts_mesh.name,
+                          "eval_record": str(record.relative_to(out))},
               **pred.to_dict()}
     write_json_atomic(files[0], result)
+    write_label_png(parts_png, pred.mask)
+    save_part_mesh(PartMesh(pred.vertices, pred.faces, pred.labels, pred.part_names), parts_mesh)
+    prediction_record(pred, record, job.n_points)
+    mask = record.with_name(f"{item.stem}_mask.png")
+    if mask.is_file():
+        files.append(mask)
     if job.save_figure is not None:
-        job.save_figure(files[1], image, pred)
-    else:
-        files.pop()
+        files.append(prefix.with_suffix(".png"))
+        job.save_figure(files[-1], image, pred)
     if sample is not None and mesh is not None and item.category:
-        for sub, write in (("gt", lambda p: ground_truth_record(sample, mesh, p, job.n_points)),
-                           ("part321", lambda p: prediction_record(pred, p, job.n_points))):
-            record = out / "eval" / sub / item.category / f"{item.stem}.json"
-            write(record)
-            files.append(record)
-            mask = record.with_name(f"{item.stem}_mask.png")
-            if mask.is_file():
-                files.append(mask)
+        gt = out / "eval" / "gt" / item.category / f"{item.stem}.json"
+        ground_truth_record(sample, mesh, gt, job.n_points)
+        files.append(gt)
+        if gt.with_name(f"{item.stem}_mask.png").is_file():
+            files.append(gt.with_name(f"{item.stem}_mask.png"))
     summary = {"azimuth": pred.azimuth, "elevation": pred.elevation, "theta": pred.theta,
-               "distance": pred.distance, "seconds": pred.seconds["total"]}
+               "distance": pred.distance, "seconds": pred.seconds["total"], "distance_init": result["distance_init"],
+               "flip_margin": pred.result.flip_margin}
     return {"files": hash_outputs(out, files), "summary": summary}
 
 

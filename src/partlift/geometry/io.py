@@ -375,3 +375,33 @@ def write_labelled_ply(path: str | os.PathLike, points: np.ndarray, colors: np.n
         "property int instance", "end_header",
     ]) + "\n"
     atomic_write_bytes(path, header.encode() + rec.tobytes())
+
+
+def write_label_png(path: str | os.PathLike, labels: np.ndarray) -> Path:
+    """An (H, W) part label map (-1 = background) as a PNG index image: 0 = background, part k ->
+    k + 1; 8-bit grey up to 254 parts, else 16-bit. Returns the path."""
+    import io as _io
+
+    from PIL import Image
+
+    lab = np.asarray(labels)
+    if lab.ndim != 2:
+        raise ValueError(f"label map must be (H, W), got {lab.shape}")
+    code = lab.astype(np.int64) + 1
+    if code.min(initial=0) < 0:
+        raise ValueError("labels below -1 in a label map")
+    big = code.max(initial=0) > 255
+    buf = _io.BytesIO()
+    Image.fromarray(code.astype(np.uint16 if big else np.uint8)).save(buf, format="PNG")
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def read_label_png(path: str | os.PathLike) -> np.ndarray:
+    """(H, W) int64 part labels (-1 = background) from :func:`write_label_png`'s PNG."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im).astype(np.int64) - 1
+    except Exception as exc:  # PIL raises many types for damaged files
+        raise ReadError(f"cannot read label map {path}: {exc}") from exc
