@@ -36,3 +36,16 @@ def test_detection_figure_scales_mask_and_intrinsics_to_the_input():
     assert (out[8:16, 8:16] != 100).all()  # the mask, upscaled 2x, is blended
     assert (out[55:60, 2:8] == int(100 * 0.55 + 255 * 0.45)).all()  # no mask, no box: dimmed towards white
     assert (out[40, 40] == pal[1]).all()  # a box corner, drawn in its part's colour
+
+
+def test_legend_shows_every_colour_below_the_image_and_wraps():
+    from partlift.report.figures import with_legend
+
+    img = np.zeros((40, 120, 3), np.uint8)
+    entries = [(f"part_{k}", tuple(int(c) for c in part_palette(6)[k])) for k in range(6)]
+    out = with_legend(img, entries)
+    assert out.shape[1] == 120 and out.shape[0] > 40 + 18  # wrapped onto more than one row
+    np.testing.assert_array_equal(out[:40], img)
+    strip = out[40:].reshape(-1, 3)
+    for _, colour in entries:  # every swatch is drawn in its exact colour
+        assert (strip == np.array(colour, np.uint8)).all(1).sum() >= 60

@@ -96,11 +96,12 @@ def train_partstad(data_dir, category, out_dir, proposer, model_path, sam_path, 
 # ============================================================================================ segment
 
 
-def save_views_png(path: Path, images: list[np.ndarray]) -> None:
-    """The views mosaic of ``partlift segment`` (module-level: batch workers receive it by name)."""
-    from partlift.report.figures import save_png, view_mosaic
+def save_views_png(path: Path, images: list[np.ndarray], legend: list[tuple[str, tuple[int, ...]]]) -> None:
+    """The views mosaic of ``partlift segment`` with a legend of part colours (module-level: batch
+    workers receive it by name)."""
+    from partlift.report.figures import save_png, view_mosaic, with_legend
 
-    save_png(path, view_mosaic(images))
+    save_png(path, with_legend(view_mosaic(images), legend))
 
 
 def one_input_file(inputs: tuple[str, ...]) -> Path | None:

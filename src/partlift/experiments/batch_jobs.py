@@ -71,14 +71,15 @@ class SegmentJob:
         model_path: the model folder as the user named it (recorded in each result JSON).
         num_points: points sampled from a mesh input.
         seed: seed of that sampling.
-        save_views: writes the views mosaic PNG: ``save_views(path, images)``; None = no picture.
+        save_views: writes the views mosaic PNG: ``save_views(path, images, legend)`` with legend
+            [(part name, (r, g, b))]; None = no picture.
     """
 
     out: str
     model_path: str
     num_points: int
     seed: int
-    save_views: Callable[[Path, list[np.ndarray]], None] | None = None
+    save_views: Callable[[Path, list[np.ndarray], list[tuple[str, tuple[int, ...]]]], None] | None = None
     device: str = "cpu"
     """Torch device the model runs on in every worker (``--device``)."""
 
@@ -147,7 +148,9 @@ def segment_item(state: tuple[PartSTAD, SegmentJob], item: BatchItem) -> dict[st
         keep = np.flatnonzero(finite)
         norm = unit_sphere_normalization(pts[keep])
         views = render_views(norm.apply(pts[keep]), colors[keep], model.config.views)
-        job.save_views(views_png, list(views.image))
+        swatches = np.round(label_colors(np.arange(-1, model.num_parts), model.num_parts) * 255).astype(int)
+        legend = [(name, tuple(int(c) for c in swatches[k + 1])) for k, name in enumerate(model.part_names)]
+        job.save_views(views_png, list(views.image), legend + [("unlabelled", tuple(int(c) for c in swatches[0]))])
         files.append(views_png)
     summary = {"input_kind": kind, "part_point_counts": report["part_point_counts"],
                "unlabelled_points": report["unlabelled_points"], "instances": len(ins), "seconds": seconds}

@@ -141,6 +141,31 @@ def view_mosaic(images: Sequence[np.ndarray], rows: int = 2) -> np.ndarray:
     return np.concatenate([np.concatenate(imgs[r * cols:(r + 1) * cols], 1) for r in range(rows)], 0)
 
 
+def with_legend(image: np.ndarray, entries: Sequence[tuple[str, Sequence[int]]]) -> np.ndarray:
+    """``image`` (H, W, 3) uint8 with a legend below it: a colour swatch and the name of each entry
+    (name, (r, g, b) 0-255), laid out left to right and wrapped to the image's width."""
+    img = np.asarray(image, np.uint8)
+    w = img.shape[1]
+    sw, pad, line = 12, 6, 18
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    widths = [sw + 4 + int(probe.textlength(str(name))) + 2 * pad for name, _ in entries]
+    rows, x = 1, 0
+    for ew in widths:
+        if x and x + ew > w:
+            rows, x = rows + 1, 0
+        x += ew
+    pil = Image.new("RGB", (w, rows * line + 2 * pad), (255, 255, 255))
+    draw = ImageDraw.Draw(pil)
+    x, y = pad, pad
+    for (name, colour), ew in zip(entries, widths, strict=True):
+        if x > pad and x + ew > w:
+            x, y = pad, y + line
+        draw.rectangle([x, y + 2, x + sw, y + 2 + sw], fill=tuple(int(c) for c in colour[:3]), outline=(60, 60, 60))
+        draw.text((x + sw + 4, y + 2), str(name), fill=(20, 20, 20))
+        x += ew
+    return np.concatenate([img, np.asarray(pil)], 0)
+
+
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement by an integer factor (keeps label edges crisp)."""
     if factor <= 1:
