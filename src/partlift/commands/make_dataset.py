@@ -94,7 +94,12 @@ def images(category: str, out: Path, n_train_meshes: int, n_test_meshes: int, vi
 
 
 @make_dataset.command("points")
-@click.option("--category", required=True, multiple=True, help="PartNetE category (repeatable, or 'all').")
+@click.option("--category", multiple=True,
+              help="Procedural PartNetE-style category (repeatable, or 'all'); with --meshes, the name of your "
+                   "category (default: the folder's name).")
+@click.option("--meshes", "meshes_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Your own category: a folder of labelled meshes (each with its .labels.json sidecar), "
+                   "split into few_shot / val / test by --seed (docs/FORMATS.md, 'Your own meshes').")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output root.")
 @click.option("--n-few-shot", type=click.IntRange(0), default=8, show_default=True)
 @click.option("--n-val", type=click.IntRange(0), default=8, show_default=True)
@@ -106,20 +111,33 @@ def images(category: str, out: Path, n_train_meshes: int, n_test_meshes: int, vi
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
 @click.option("--verify", is_flag=True, help=_VERIFY_HELP)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def points(category: tuple[str, ...], out: Path, n_few_shot: int, n_val: int, n_test: int, n_points: int, seed: int,
-           backend: str, workers: int | None, address: str | None, sets: tuple[str, ...], force: bool,
-           verify: bool, no_progress: bool) -> None:
-    """Coloured labelled point clouds in PartNetE's layout (few_shot / val / test, meta.json, split lists)."""
+def points(category: tuple[str, ...], meshes_dir: Path | None, out: Path, n_few_shot: int, n_val: int, n_test: int,
+           n_points: int, seed: int, backend: str, workers: int | None, address: str | None, sets: tuple[str, ...],
+           force: bool, verify: bool, no_progress: bool) -> None:
+    """Coloured labelled point clouds in PartNetE's layout (few_shot / val / test, meta.json, split
+    lists): of procedural categories (--category), or of your own labelled meshes (--meshes DIR)."""
     from partlift.datasets.points import PointsDatasetConfig, generate_points_dataset
     from partlift.datasets.shape_source import shape_categories
+    from partlift.errors import PartliftError
     from partlift.experiments.executors import make_executor
 
     cats = list(category)
+    meshes = None
+    if meshes_dir is not None:
+        if len(cats) > 1 or "all" in cats:
+            raise PartliftError("--category: with --meshes give at most one name for your category")
+        if not meshes_dir.is_dir():
+            raise PartliftError(f"--meshes: folder not found: {meshes_dir}")
+        cats = cats or [meshes_dir.resolve().name]
+        meshes = str(meshes_dir.resolve())
+    elif not cats:
+        raise PartliftError("give --category C (procedural; see `partlift shapes list`) or --meshes DIR (your own)")
     if "all" in cats:
         cats = shape_categories("partnete")
     overrides = _parse_set(sets)
     configs = [_apply_overrides(PointsDatasetConfig(category=cat, n_few_shot=n_few_shot, n_val=n_val, n_test=n_test,
-                                                    n_points=n_points, seed=seed), overrides) for cat in cats]
+                                                    n_points=n_points, seed=seed, meshes=meshes), overrides)
+               for cat in cats]
     exec_cfg = executor_config(backend, workers, address)
     claim_output_dir(out, "dataset-points", force=force,
                      recognise=lambda p: any(_has_manifest(m) for m in p.glob("manifests/*.json")))
@@ -127,4 +145,5 @@ def points(category: tuple[str, ...], out: Path, n_few_shot: int, n_val: int, n_
         for config in configs:
             generate_points_dataset(config, out, progress=not no_progress, executor=executor, verify=verify,
                                     log=click.echo)
-            click.echo(f"{n_few_shot + n_val + n_test} {config.category} point clouds in {out}")
+            n = sum(len(v) for v in config.shapes().values())
+            click.echo(f"{n} {config.category} point clouds in {out}")

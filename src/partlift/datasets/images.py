@@ -45,7 +45,7 @@ from partlift.datasets.poses import PoseSampling, dst_focal, sample_view
 from partlift.datasets.shading import LightingConfig, corner_normals, sample_lighting
 from partlift.datasets.shape_source import check_category, generate_shape, load_generator
 from partlift.datasets.synth import PreparedMesh, render_view
-from partlift.geometry.io import save_part_mesh
+from partlift.geometry.io import label_png_codes, save_part_mesh
 from partlift.geometry.normalize import unit_box_normalization
 from partlift.render.camera import Camera
 from partlift.validation import bounded, config_from_dict, validate_config
@@ -142,12 +142,6 @@ def view_rng(config: ImageDatasetConfig, shape_seed: int, view: int) -> np.rando
     return np.random.default_rng([int(config.seed), zlib.crc32(config.category.encode()), int(shape_seed), int(view)])
 
 
-def _label_png(labels: np.ndarray) -> np.ndarray:
-    """label + 1 (0 = background) in uint8, or uint16 when there are more than 254 codes."""
-    code = labels.astype(np.int32) + 1
-    return code.astype(np.uint8 if code.max(initial=0) < 256 else np.uint16)
-
-
 def view_files(split: str, sid: str, view: int, config: ImageDatasetConfig) -> dict[str, str]:
     """Relative paths of the files of one view, by role."""
     k = f"{view:03d}"
@@ -216,9 +210,9 @@ def _image_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
         w.png(files["image"], out.rgb)
         w.npy(files["depth"], out.depth.astype(config.depth_dtype))
         w.png(files["edge"], out.edges.astype(np.uint8) * 255)
-        w.png(files["mask"], _label_png(out.labels))
+        w.png(files["mask"], label_png_codes(out.labels))
         if "instance" in files:
-            w.png(files["instance"], _label_png(out.instances))
+            w.png(files["instance"], label_png_codes(out.instances))
         ann = {
             "format": ANNOTATION_FORMAT,
             "version": 1,

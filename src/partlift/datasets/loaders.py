@@ -23,6 +23,7 @@ from PIL import Image
 
 from partlift.datasets.dst_format import dst_camera, dst_normalization, dst_pose, load_dst_annotation
 from partlift.errors import ReadError
+from partlift.geometry import io as geometry_io
 from partlift.geometry.io import MESH_SUFFIXES, load_part_mesh, load_partnete_shape
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.pointcloud import PartPointCloud
@@ -181,7 +182,7 @@ class ImageSample:
 
 def read_label_png(path: str | os.PathLike) -> np.ndarray:
     """A ``label + 1`` PNG (0 = background) -> (H, W) int16 labels with -1 on background."""
-    return np.asarray(Image.open(path)).astype(np.int32).astype(np.int16) - 1
+    return geometry_io.read_label_png(path).astype(np.int16)
 
 
 class ImageDataset:

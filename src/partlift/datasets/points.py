@@ -37,7 +37,14 @@ from partlift.datasets.generation import (
 )
 from partlift.datasets.materials import MaterialConfig, albedo, assign_materials, gloss_arrays
 from partlift.datasets.shading import LightingConfig, sample_lighting, shade
-from partlift.datasets.shape_source import check_category, generate_shape, load_generator, shape_part_names
+from partlift.datasets.shape_source import (
+    check_category,
+    folder_part_names,
+    generate_shape,
+    load_generator,
+    mesh_folder_paths,
+    shape_part_names,
+)
 from partlift.errors import PartliftError
 from partlift.geometry.io import save_partnete_shape
 from partlift.geometry.partmesh import PartMesh
@@ -71,6 +78,10 @@ class PointsDatasetConfig:
         materials: material assignment rules.
         lighting: lighting ranges for the baked shading.
         generator: optional custom shape source ``"package.module:function"``.
+        meshes: a folder of the user's labelled meshes (``.labels.json`` sidecars) to sample instead
+            of procedural shapes; ``category`` then only names the category. The meshes are
+            shuffled with ``seed``; the first ``n_few_shot`` go to few_shot, the next ``n_val`` to
+            val, then up to ``n_test`` to test (docs/FORMATS.md, "Your own meshes").
     """
 
     category: str = "Chair"
@@ -89,6 +100,7 @@ class PointsDatasetConfig:
         default_factory=lambda: LightingConfig(ambient=(0.35, 0.55), second_light_prob=0.8)
     )
     generator: str | None = None
+    meshes: str | None = None
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -101,11 +113,28 @@ class PointsDatasetConfig:
         return config_from_dict(PointsDatasetConfig, data, where)
 
     def shape_seed(self, split: str, index: int) -> int:
+        if self.meshes:
+            return self.shapes()[split][index]
         return int(self.seed) * 100_000 + _SPLIT_SEED_OFFSET[split] + int(index)
 
     def shapes(self) -> dict[str, list[int]]:
+        """{split: [shape seed, ...]}; for a mesh folder the seeds are mesh numbers (sorted by name)."""
         counts = {"few_shot": self.n_few_shot, "val": self.n_val, "test": self.n_test}
+        if self.meshes:
+            return split_mesh_folder(len(mesh_folder_paths(self.meshes)), counts, self.seed, self.meshes)
         return {s: [self.shape_seed(s, i) for i in range(n)] for s, n in counts.items()}
+
+
+def split_mesh_folder(n: int, counts: dict[str, int], seed: int, folder: str = "") -> dict[str, list[int]]:
+    """Mesh numbers 0..n-1 shuffled with ``seed``: the first ``counts["few_shot"]`` to few_shot, the
+    next ``counts["val"]`` to val, then up to ``counts["test"]`` to test (at least one)."""
+    need = counts["few_shot"] + counts["val"] + 1
+    if n < need:
+        raise PartliftError(f"--meshes: {folder} has {n} meshes; {counts['few_shot']} few-shot + {counts['val']} val "
+                            f"+ at least 1 test need {need} (lower --n-few-shot / --n-val)")
+    order = np.random.default_rng([int(seed), zlib.crc32(b"mesh-split")]).permutation(n).tolist()
+    a, b = counts["few_shot"], counts["few_shot"] + counts["val"]
+    return {"few_shot": sorted(order[:a]), "val": sorted(order[a:b]), "test": sorted(order[b : b + counts["test"]])}
 
 
 def shape_id(category: str, shape_seed: int) -> str:
@@ -167,7 +196,9 @@ def sample_shape_cloud(mesh: PartMesh, config: PointsDatasetConfig, seed: int) -
     cloud = cloud.subset(keep)
     tri = mesh.faces[face_index[keep]]
     vert = tri[np.arange(n), bary[keep].argmax(axis=1)]
-    assignment = assign_materials(mesh, int(rng.integers(2**31)), config.materials, config.category)
+    # a user's meshes get the generic materials: a folder's name says nothing reliable about them
+    family_of = "generic" if config.meshes else config.category
+    assignment = assign_materials(mesh, int(rng.integers(2**31)), config.materials, family_of)
     mat = assignment.vertex_material[vert]
     col = albedo(assignment, cloud.points, mat)
     if config.bake_lighting:
@@ -187,7 +218,7 @@ def _points_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
     root = Path(task["root"])
     split, shape_seed = task["split"], int(task["shape_seed"])
     sid = shape_id(config.category, shape_seed)
-    mesh = generate_shape(config.category, shape_seed, config.generator)
+    mesh = generate_shape(config.category, shape_seed, config.generator, config.meshes)
     cloud = sample_shape_cloud(mesh, config, zlib.crc32(f"{config.seed}/{config.category}/{shape_seed}".encode()))
     rel = f"{split}/{config.category}/{sid}"
     save_partnete_shape(cloud, root / rel)
@@ -200,6 +231,8 @@ def _points_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
 def _category_parts(config: PointsDatasetConfig) -> list[str]:
     from partlift.metrics.partnete_meta import PARTNETE_PARTS
 
+    if config.meshes:
+        return list(folder_part_names(config.meshes))
     if config.generator:
         return list(generate_shape(config.category, config.shape_seed("few_shot", 0), config.generator).part_names)
     parts = list(shape_part_names(config.category))
@@ -240,7 +273,9 @@ def generate_points_dataset(
     had to be regenerated (None = silent). With ``executor`` the tasks run there instead of in
     ``workers`` processes. Returns ``out``.
     """
-    if config.generator:
+    if config.meshes:
+        mesh_folder_paths(config.meshes)
+    elif config.generator:
         load_generator(config.generator)
     else:
         check_category(config.category)

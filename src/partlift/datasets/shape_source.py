@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from partlift.errors import PartliftError
+from pathlib import Path
+
+import numpy as np
+
+from partlift.errors import LabelMismatchError, PartliftError, ReadError
 from partlift.geometry.partmesh import PartMesh
 
 
@@ -29,11 +33,61 @@ def load_generator(spec: str):
         raise PartliftError(f"cannot import shape generator {spec!r}: {exc}") from exc
 
 
-def generate_shape(category: str, seed: int, generator: str | None = None) -> PartMesh:
-    """One instance: procedural ``category`` (unit box, canonical frame), or ``generator(seed)``.
+def mesh_folder_paths(folder: str) -> tuple[str, ...]:
+    """The mesh files of a user's folder, sorted (what ``load_mesh_folder`` reads), or a one-line error."""
+    from partlift.datasets.loaders import MESH_SUFFIXES
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise ReadError(f"--meshes: folder not found: {folder}")
+    paths = sorted(str(p) for p in root.iterdir() if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
+    if not paths:
+        raise ReadError(f"--meshes: no mesh files ({', '.join(MESH_SUFFIXES)}) in {folder}")
+    return tuple(paths)
+
+
+def folder_shape(folder: str, index: int) -> PartMesh:
+    """Mesh ``index`` of a user's folder (sorted by name), moved and scaled into the unit box like
+    the procedural shapes (3D-DST's normalisation; the mesh must already face the canonical frame,
+    docs/CONVENTIONS.md)."""
+    from partlift.geometry.io import load_part_mesh
+    from partlift.geometry.normalize import unit_box_normalization
+
+    paths = mesh_folder_paths(folder)
+    if not 0 <= index < len(paths):
+        raise PartliftError(f"--meshes: no mesh number {index} in {folder} ({len(paths)} meshes)")
+    mesh = load_part_mesh(paths[index])
+    return mesh.copy(vertices=unit_box_normalization(mesh.vertices).apply(mesh.vertices).astype(np.float32),
+                     name=Path(paths[index]).stem)
+
+
+def folder_part_names(folder: str) -> tuple[str, ...]:
+    """The part names every labelled mesh of the folder shares, or a one-line error naming the
+    first mesh without labels or with another list."""
+    from partlift.geometry.io import load_part_mesh
+
+    names: tuple[str, ...] | None = None
+    first = ""
+    for path in mesh_folder_paths(folder):
+        mesh = load_part_mesh(path)
+        if mesh.labels is None or not (np.asarray(mesh.labels) >= 0).any():
+            raise LabelMismatchError(f"{path}: no part labels (expected a .labels.json sidecar beside it)")
+        if names is None:
+            names, first = tuple(mesh.part_names), path
+        elif tuple(mesh.part_names) != names:
+            raise LabelMismatchError(f"{path}: part names {list(mesh.part_names)} differ from {list(names)} of {first}")
+    assert names is not None
+    return names
+
+
+def generate_shape(category: str, seed: int, generator: str | None = None, meshes: str | None = None) -> PartMesh:
+    """One instance: procedural ``category`` (unit box, canonical frame), ``generator(seed)``, or
+    mesh number ``seed`` of the user's folder ``meshes`` (:func:`folder_shape`).
 
     The same (category, seed) gives the same mesh.
     """
+    if meshes:
+        return folder_shape(meshes, int(seed))
     if generator:
         mesh = load_generator(generator)(int(seed))
         if not isinstance(mesh, PartMesh):

@@ -377,9 +377,18 @@ def write_labelled_ply(path: str | os.PathLike, points: np.ndarray, colors: np.n
     atomic_write_bytes(path, header.encode() + rec.tobytes())
 
 
+def label_png_codes(labels: np.ndarray) -> np.ndarray:
+    """An (H, W) label map (-1 = background) as PNG codes: label + 1 (0 = background) in uint8, or
+    uint16 when there are more than 255 codes."""
+    code = np.asarray(labels).astype(np.int64) + 1
+    if code.min(initial=0) < 0:
+        raise ValueError("labels below -1 in a label map")
+    return code.astype(np.uint8 if code.max(initial=0) < 256 else np.uint16)
+
+
 def write_label_png(path: str | os.PathLike, labels: np.ndarray) -> Path:
-    """An (H, W) part label map (-1 = background) as a PNG index image: 0 = background, part k ->
-    k + 1; 8-bit grey up to 254 parts, else 16-bit. Returns the path."""
+    """An (H, W) part label map (-1 = background) as a PNG index image (:func:`label_png_codes`:
+    0 = background, part k -> k + 1). Returns the path."""
     import io as _io
 
     from PIL import Image
@@ -387,17 +396,13 @@ def write_label_png(path: str | os.PathLike, labels: np.ndarray) -> Path:
     lab = np.asarray(labels)
     if lab.ndim != 2:
         raise ValueError(f"label map must be (H, W), got {lab.shape}")
-    code = lab.astype(np.int64) + 1
-    if code.min(initial=0) < 0:
-        raise ValueError("labels below -1 in a label map")
-    big = code.max(initial=0) > 255
     buf = _io.BytesIO()
-    Image.fromarray(code.astype(np.uint16 if big else np.uint8)).save(buf, format="PNG")
+    Image.fromarray(label_png_codes(lab)).save(buf, format="PNG")
     return atomic_write_bytes(path, buf.getvalue())
 
 
 def read_label_png(path: str | os.PathLike) -> np.ndarray:
-    """(H, W) int64 part labels (-1 = background) from :func:`write_label_png`'s PNG."""
+    """(H, W) int64 labels (-1 = background) of a :func:`write_label_png` PNG, or a one-line ReadError."""
     from PIL import Image
 
     try:
