@@ -110,3 +110,35 @@ def test_cli_errors_are_one_line(mesh_folder: Path, tmp_path: Path, capsys):
     assert code == 2 and "--category" in err
     code, err = _cli(["make-dataset", "points", "--out", str(tmp_path / "o2")], capsys)
     assert code == 2 and "--meshes" in err
+
+
+def test_images_of_own_meshes_with_a_template(mesh_folder: Path, tmp_path: Path, capsys):
+    from partlift.datasets.images import ImageDatasetConfig, generate_image_dataset
+    from partlift.datasets.loaders import ImageDataset
+
+    template = sorted(mesh_folder.glob("*.obj"))[0]
+    cfg = ImageDatasetConfig(category="my_kettles", n_train_meshes=2, n_test_meshes=2, views_per_mesh=2,
+                             template_views=2, size=32, meshes=str(mesh_folder), template=str(template))
+    root = generate_image_dataset(cfg, tmp_path / "imgs", progress=False, log=None)
+    splits = json.loads((root / "splits.json").read_text())
+    assert [len(splits[s]) for s in ("template", "train", "test")] == [1, 2, 2]
+    assert not set(splits["train"]) & set(splits["test"])
+    test = ImageDataset(root, "test")
+    sample = test[0]
+    source = load_part_mesh(sorted(mesh_folder.glob("*.obj"))[int(sample.shape_id.rsplit("_", 1)[1]) - 1])
+    # the test mesh stored is the source mesh, normalised into the unit box
+    stored = test.mesh(sample.shape_id)
+    expect = unit_box_normalization(source.vertices).apply(source.vertices)
+    np.testing.assert_allclose(stored.vertices, expect, atol=1e-4)
+    assert sample.mask is not None and (sample.mask >= 0).any()
+    assert stored.part_names == source.part_names
+    # one-line errors
+    unlabelled = tmp_path / "plain"
+    unlabelled.mkdir()
+    save_part_mesh(generate("Kettle", 9), unlabelled / "a.obj")
+    (unlabelled / "a.labels.json").unlink()
+    code, err = _cli(["make-dataset", "images", "--meshes", str(mesh_folder), "--template", str(unlabelled / "a.obj"),
+                      "--out", str(tmp_path / "x"), "--no-progress"], capsys)
+    assert code == 2 and "no part labels" in err and len(err.strip().splitlines()) == 1
+    code, err = _cli(["make-dataset", "images", "--meshes", str(mesh_folder), "--out", str(tmp_path / "y")], capsys)
+    assert code == 2 and "--template" in err

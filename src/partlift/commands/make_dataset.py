@@ -47,7 +47,14 @@ def _has_manifest(path: Path) -> bool:
 
 
 @make_dataset.command("images")
-@click.option("--category", required=True, help="Procedural category (see `partlift shapes list`).")
+@click.option("--category", default=None,
+              help="Procedural category (see `partlift shapes list`); with --meshes, the name of your category "
+                   "(default: the folder's name).")
+@click.option("--meshes", "meshes_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Your own category: a folder of meshes for the train and test splits (test meshes need "
+                   ".labels.json sidecars); with --template.")
+@click.option("--template", "template_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Your own category: the one labelled template mesh (with its .labels.json sidecar).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--n-train-meshes", type=click.IntRange(0), default=10, show_default=True)
 @click.option("--n-test-meshes", type=click.IntRange(0), default=5, show_default=True)
@@ -63,7 +70,8 @@ def _has_manifest(path: Path) -> bool:
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
 @click.option("--verify", is_flag=True, help=_VERIFY_HELP)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def images(category: str, out: Path, n_train_meshes: int, n_test_meshes: int, views_per_mesh: int,
+def images(category: str | None, meshes_dir: Path | None, template_path: Path | None, out: Path, n_train_meshes: int,
+           n_test_meshes: int, views_per_mesh: int,
            template_views: int | None, size: int, pose_preset: int | None, theta_std: float, seed: int, backend: str,
            workers: int | None, address: str | None, sets: tuple[str, ...], force: bool, verify: bool,
            no_progress: bool) -> None:
@@ -74,14 +82,28 @@ def images(category: str, out: Path, n_train_meshes: int, n_test_meshes: int, vi
     """
     from partlift.datasets.images import ImageDatasetConfig, generate_image_dataset
     from partlift.datasets.poses import PoseSampling
+    from partlift.errors import PartliftError
     from partlift.experiments.executors import make_executor
 
+    if (meshes_dir is None) != (template_path is None):
+        raise PartliftError("--meshes and --template go together: a folder of meshes and one labelled template")
+    if meshes_dir is not None and template_path is not None:
+        if not meshes_dir.is_dir():
+            raise PartliftError(f"--meshes: folder not found: {meshes_dir}")
+        if not template_path.is_file():
+            raise PartliftError(f"--template: file not found: {template_path}")
+        category = category or meshes_dir.resolve().name
+    elif not category:
+        raise PartliftError("give --category C (procedural; see `partlift shapes list`) or --meshes DIR --template "
+                            "MESH (your own)")
     pose = PoseSampling.dst_preset(pose_preset) if pose_preset else PoseSampling()
     pose = replace(pose, theta_std_deg=float(theta_std))
     config = ImageDatasetConfig(
         category=category, n_train_meshes=n_train_meshes, n_test_meshes=n_test_meshes,
         views_per_mesh=views_per_mesh, template_views=views_per_mesh if template_views is None else template_views,
         size=size, seed=seed, pose=pose,
+        meshes=str(meshes_dir.resolve()) if meshes_dir is not None else None,
+        template=str(template_path.resolve()) if template_path is not None else None,
     )
     config = _apply_overrides(config, _parse_set(sets))
     exec_cfg = executor_config(backend, workers, address)
@@ -89,7 +111,8 @@ def images(category: str, out: Path, n_train_meshes: int, n_test_meshes: int, vi
     with make_executor(exec_cfg) as executor:
         root = generate_image_dataset(config, out, progress=not no_progress, executor=executor, verify=verify,
                                       log=click.echo)
-    n = config.template_views + (config.n_train_meshes + config.n_test_meshes) * config.views_per_mesh
+    shapes = config.shapes()
+    n = config.template_views + (len(shapes["train"]) + len(shapes["test"])) * config.views_per_mesh
     click.echo(f"{n} images of {category} in {root}")
 
 

@@ -43,8 +43,16 @@ from partlift.datasets.generation import (
 from partlift.datasets.materials import MaterialConfig, assign_materials
 from partlift.datasets.poses import PoseSampling, dst_focal, sample_view
 from partlift.datasets.shading import LightingConfig, corner_normals, sample_lighting
-from partlift.datasets.shape_source import check_category, generate_shape, load_generator
+from partlift.datasets.shape_source import (
+    check_category,
+    folder_shape,
+    generate_shape,
+    load_generator,
+    mesh_folder_paths,
+    normalised_mesh,
+)
 from partlift.datasets.synth import PreparedMesh, render_view
+from partlift.errors import LabelMismatchError, PartliftError
 from partlift.geometry.io import label_png_codes, save_part_mesh
 from partlift.geometry.normalize import unit_box_normalization
 from partlift.render.camera import Camera
@@ -85,6 +93,11 @@ class ImageDatasetConfig:
         instance_masks: also save instance masks.
         generator: optional custom shape source ``"package.module:function"`` (``fn(seed) ->
             PartMesh`` in the unit box); ``category`` is then only a name.
+        meshes: a folder of the user's meshes for the train and test splits (shuffled with
+            ``seed``: the first ``n_train_meshes`` train, then up to ``n_test_meshes`` test; test
+            meshes need part labels); ``category`` is then only a name and materials come from the
+            generic family (docs/FORMATS.md, "Your own meshes").
+        template: with ``meshes``, the user's labelled template mesh (the template split).
     """
 
     category: str = "car"
@@ -106,9 +119,13 @@ class ImageDatasetConfig:
     depth_dtype: Literal["float16", "float32"] = "float16"
     instance_masks: bool = True
     generator: str | None = None
+    meshes: str | None = None
+    template: str | None = None
 
     def __post_init__(self) -> None:
         validate_config(self)
+        if (self.meshes is None) != (self.template is None):
+            raise PartliftError("--template and --meshes go together: a labelled template and a folder of meshes")
 
     @property
     def focal_px(self) -> float:
@@ -122,15 +139,51 @@ class ImageDatasetConfig:
         return config_from_dict(ImageDatasetConfig, data, where)
 
     def shape_seed(self, split: str, index: int) -> int:
+        if self.meshes:
+            return self.shapes()[split][index]
         return int(self.seed) * 100_000 + _SPLIT_SEED_OFFSET[split] + int(index)
 
     def shapes(self) -> dict[str, list[int]]:
-        """{split: [shape seed, ...]}."""
+        """{split: [shape seed, ...]}; with ``meshes``, 0 is the template and 1 + k mesh k of the folder."""
+        if self.meshes:
+            n = len(mesh_folder_paths(self.meshes))
+            need = self.n_train_meshes + (1 if self.n_test_meshes else 0)
+            if n < need:
+                raise PartliftError(f"--meshes: {self.meshes} has {n} meshes; {self.n_train_meshes} training + "
+                                    f"at least 1 test need {need} (lower --n-train-meshes)")
+            order = np.random.default_rng([int(self.seed), zlib.crc32(b"mesh-split")]).permutation(n).tolist()
+            train, test = order[: self.n_train_meshes], order[self.n_train_meshes :][: self.n_test_meshes]
+            return {"template": [0], "train": [1 + k for k in sorted(train)], "test": [1 + k for k in sorted(test)]}
         counts = {"template": 1, "train": self.n_train_meshes, "test": self.n_test_meshes}
         return {s: [self.shape_seed(s, i) for i in range(n)] for s, n in counts.items()}
 
     def views(self, split: str) -> int:
         return self.template_views if split == "template" else self.views_per_mesh
+
+
+def dataset_shape(config: ImageDatasetConfig, split: str, shape_seed: int):
+    """The mesh of one shape of the dataset (procedural, generator or the user's files)."""
+    if config.meshes:
+        assert config.template is not None  # checked by the config
+        return normalised_mesh(config.template) if split == "template" else folder_shape(config.meshes, shape_seed - 1)
+    return generate_shape(config.category, shape_seed, config.generator)
+
+
+def check_user_meshes(config: ImageDatasetConfig) -> None:
+    """One-line errors before anything is written: an unlabelled template or test mesh, or part
+    names that differ from the template's."""
+    assert config.meshes is not None and config.template is not None
+    template = normalised_mesh(config.template)
+    if template.labels is None or not (np.asarray(template.labels) >= 0).any():
+        raise LabelMismatchError(f"--template {config.template}: no part labels (expected a .labels.json sidecar)")
+    paths = mesh_folder_paths(config.meshes)
+    for seed in config.shapes()["test"]:
+        mesh = folder_shape(config.meshes, seed - 1)
+        if mesh.labels is None or not (np.asarray(mesh.labels) >= 0).any():
+            raise LabelMismatchError(f"{paths[seed - 1]}: a test mesh without part labels (its images need masks)")
+        if tuple(mesh.part_names) != tuple(template.part_names):
+            raise LabelMismatchError(f"{paths[seed - 1]}: part names {list(mesh.part_names)} differ from the "
+                                     f"template's {list(template.part_names)}")
 
 
 def shape_id(category: str, shape_seed: int) -> str:
@@ -182,7 +235,7 @@ def _image_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
     root = Path(task["root"])
     split, shape_seed = task["split"], int(task["shape_seed"])
     sid = shape_id(config.category, shape_seed)
-    mesh = generate_shape(config.category, shape_seed, config.generator)
+    mesh = dataset_shape(config, split, shape_seed)
     results: dict[str, dict[str, dict[str, str | int]]] = {}
     if task["mesh"]:
         w = FileWriter(root)
@@ -193,14 +246,15 @@ def _image_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
     norm = unit_box_normalization(mesh.vertices)
     cn = corner_normals(mesh)
     mat_seed = zlib.crc32(f"{config.seed}/{config.category}/{shape_seed}".encode())
-    prep = PreparedMesh(mesh, cn, assign_materials(mesh, mat_seed, config.materials, config.category))
+    family_of = "generic" if config.meshes else config.category  # a folder's name says nothing of materials
+    prep = PreparedMesh(mesh, cn, assign_materials(mesh, mat_seed, config.materials, family_of))
     for view in task["views"]:
         rng = view_rng(config, shape_seed, view)
         pose = sample_view(rng, config.pose)
         cam = Camera.from_pose(azimuth=pose.azimuth, elevation=pose.elevation, theta=pose.theta, distance=pose.distance,
                                focal=config.focal_px, width=config.size, height=config.size)
         if config.materials_per_view:
-            prep.assignment = assign_materials(mesh, int(rng.integers(2**31)), config.materials, config.category)
+            prep.assignment = assign_materials(mesh, int(rng.integers(2**31)), config.materials, family_of)
         lighting = sample_lighting(rng, config.lighting, cam.rotation)
         bg = sample_background(rng, config.size, config.background)
         out = render_view(prep, cam, lighting, bg, config.supersample, (config.canny_low, config.canny_high),
@@ -265,7 +319,9 @@ def generate_image_dataset(
     Returns:
         ``out`` as a Path. Raises PartliftError if ``out`` holds a dataset made with another config.
     """
-    if config.generator:
+    if config.meshes:
+        check_user_meshes(config)
+    elif config.generator:
         load_generator(config.generator)
     else:
         check_category(config.category)

@@ -50,15 +50,20 @@ def folder_shape(folder: str, index: int) -> PartMesh:
     """Mesh ``index`` of a user's folder (sorted by name), moved and scaled into the unit box like
     the procedural shapes (3D-DST's normalisation; the mesh must already face the canonical frame,
     docs/CONVENTIONS.md)."""
-    from partlift.geometry.io import load_part_mesh
-    from partlift.geometry.normalize import unit_box_normalization
-
     paths = mesh_folder_paths(folder)
     if not 0 <= index < len(paths):
         raise PartliftError(f"--meshes: no mesh number {index} in {folder} ({len(paths)} meshes)")
-    mesh = load_part_mesh(paths[index])
+    return normalised_mesh(paths[index])
+
+
+def normalised_mesh(path: str) -> PartMesh:
+    """A user's mesh file (with its sidecar if any) moved and scaled into the unit box."""
+    from partlift.geometry.io import load_part_mesh
+    from partlift.geometry.normalize import unit_box_normalization
+
+    mesh = load_part_mesh(path)
     return mesh.copy(vertices=unit_box_normalization(mesh.vertices).apply(mesh.vertices).astype(np.float32),
-                     name=Path(paths[index]).stem)
+                     name=Path(path).stem)
 
 
 def folder_part_names(folder: str) -> tuple[str, ...]:
