@@ -106,6 +106,7 @@ def train_part321(category, template_path, meshes_dir, dataset_dir, out_dir, qui
                            recognise=lambda p: (p / "feature_net.pt").is_file()).path
     click.echo(f"training Part321 on {len(images)} images of {len(meshes)} meshes + the template -> {out}")
     model = Part321(cfg, device=device).fit(template, meshes, images, workdir=out / "checkpoints", progress=progress)
+    model.meta["category"] = name  # the dataset's (or the user's) name, which detect matches inputs against
     model.save(out)
     secs = model.meta["train_seconds"]
     click.echo("trained in " + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items()) + f"; model in {out}")

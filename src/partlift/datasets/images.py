@@ -165,7 +165,8 @@ def dataset_shape(config: ImageDatasetConfig, split: str, shape_seed: int):
     """The mesh of one shape of the dataset (procedural, generator or the user's files)."""
     if config.meshes:
         assert config.template is not None  # checked by the config
-        return normalised_mesh(config.template) if split == "template" else folder_shape(config.meshes, shape_seed - 1)
+        mesh = normalised_mesh(config.template) if split == "template" else folder_shape(config.meshes, shape_seed - 1)
+        return mesh.copy(category=config.category)  # the user's name for the category, not the files' own
     return generate_shape(config.category, shape_seed, config.generator)
 
 

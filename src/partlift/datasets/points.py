@@ -219,6 +219,8 @@ def _points_task(task: dict) -> dict[str, dict[str, dict[str, str | int]]]:
     split, shape_seed = task["split"], int(task["shape_seed"])
     sid = shape_id(config.category, shape_seed)
     mesh = generate_shape(config.category, shape_seed, config.generator, config.meshes)
+    if config.meshes:
+        mesh = mesh.copy(category=config.category)
     cloud = sample_shape_cloud(mesh, config, zlib.crc32(f"{config.seed}/{config.category}/{shape_seed}".encode()))
     rel = f"{split}/{config.category}/{sid}"
     save_partnete_shape(cloud, root / rel)

@@ -2,7 +2,8 @@
 
 Layouts (docs/FORMATS.md, "Metric files"):
 
-* PartNetE: ``<root>/<Category>/<shape_id>/label.npy``; optional ``<gt root>/meta.json`` =
+* PartNetE: ``<root>/<Category>/<shape_id>/label.npy``; optional ``<gt root>/meta.json`` (or, for
+  a split folder ``<PartNetE root>/test``, the root's) =
   {category: [part names]} (else the built-in :data:`~partlift.metrics.partnete_meta.PARTNETE_PARTS`).
 * Part321: ``<root>/<Category>/<image_id>.json``; optional ``<gt root>/meta.json`` likewise.
 
@@ -66,9 +67,17 @@ def check_root(path: str | os.PathLike, what: str) -> Path:
     return p
 
 
+POINT_SPLIT_NAMES = ("few_shot", "val", "test", "train")
+"""Split folders of a PartNetE root: a ground-truth folder named so may take its root's meta.json."""
+
+
 def read_meta(root: Path, problems: Problems) -> dict[str, tuple[str, ...]] | None:
-    """``<root>/meta.json`` as {category: part names}, or None if absent. Problems are recorded."""
+    """``<root>/meta.json`` as {category: part names} - or, when ``root`` is a split folder of a
+    PartNetE root (few_shot / val / test / train) without one, the root's - or None if absent.
+    Problems are recorded."""
     f = root / "meta.json"
+    if not f.exists() and root.name in POINT_SPLIT_NAMES and (root.parent / "meta.json").is_file():
+        f = root.parent / "meta.json"
     if not f.exists():
         return None
     try:
