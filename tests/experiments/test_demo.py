@@ -108,9 +108,10 @@ def test_report_holds_tables_galleries_viewers_and_provenance(demo_run):
     # every image the page links exists inside the run folder
     srcs = re.findall(r'<img src="([^"]+)"', page)
     cfg = demo_run["cfg"]
-    rows = cfg.gallery_shapes * len(cfg.gallery_views) * len(cfg.partstad.categories)
-    rows += cfg.gallery_images * len(cfg.part321.categories)
-    assert len(srcs) == 4 * rows
+    pst_rows = cfg.gallery_shapes * len(cfg.gallery_views) * len(cfg.partstad.categories)
+    p321_rows = cfg.gallery_images * len(cfg.part321.categories)
+    assert len(srcs) == 4 * pst_rows + 5 * p321_rows  # Part321 rows add the fit's outline
+    assert sum("_fit.png" in s for s in srcs) == p321_rows
     for s in srcs:
         assert (run_dir / s).is_file(), s
     assert page.count('class="pl-viewer"') >= 3  # PartSTAD prediction + ground truth, Part321 parts

@@ -67,7 +67,7 @@ class InferenceConfig:
     """Pose hypotheses carried through the pose stage: the best grid pose, its front/back flip
     (azimuth + pi), then the next best grid poses at least ``hypothesis_gap`` apart in azimuth;
     the one with the lowest loss after the pose stage is kept."""
-    hypothesis_stage: Literal["pose", "parts"] = "parts"
+    hypothesis_stage: Literal["pose", "parts"] = "pose"
     """Choose among the hypotheses by the loss after the pose stage, or after the part stage (each
     hypothesis then runs the part stage: slower)."""
     hypothesis_gap: float = bounded(np.pi / 4, ge=0)
