@@ -159,7 +159,7 @@ def detect(model_dir: str, inputs: tuple[str, ...], camera_json: str | None, out
     A batch keeps manifest.json (finished images are skipped by a rerun), failures.json and
     summary.json in --out. Exit status 3 when some images failed.
     """
-    from partlift.commands.partstad import one_input_file
+    from partlift.commands.partstad import echo_batch_report, one_input_file
     from partlift.experiments.batch import BatchItem
     from partlift.experiments.batch_jobs import DetectJob, detect_item, run_model_batch
     from partlift.part321.model import Part321
@@ -183,10 +183,7 @@ def detect(model_dir: str, inputs: tuple[str, ...], camera_json: str | None, out
                     "use_camera_distance": use_camera_distance}
         report, notes = run_model_batch(job, inputs, model.meta.get("category"), settings, exec_cfg, redo=redo,
                                         progress=progress)
-        for line in notes + report.lines():
-            click.echo(line)
-        if report.failures:
-            raise click.exceptions.Exit(3)
+        echo_batch_report(report, notes)
         return
     res = detect_item((model, job), BatchItem(single.stem, str(single), "", single.stem))["summary"]
     prefix = out / f"{single.stem}_part321"

@@ -115,6 +115,14 @@ def one_input_file(inputs: tuple[str, ...]) -> Path | None:
     return path
 
 
+def echo_batch_report(report, notes: list[str]) -> None:
+    """Print a batch's notes and summary lines; exit with status 3 when some inputs failed."""
+    for line in notes + report.lines():
+        click.echo(line)
+    if report.failures:
+        raise click.exceptions.Exit(3)
+
+
 @click.command("segment")
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
@@ -162,10 +170,7 @@ def segment(model_dir: str, inputs: tuple[str, ...], out_dir: str | None, num_po
     if single is None:
         report, notes = run_model_batch(job, inputs, model.category, {"num_points": num_points, "seed": seed},
                                         exec_cfg, redo=redo, progress=progress)
-        for line in notes + report.lines():
-            click.echo(line)
-        if report.failures:
-            raise click.exceptions.Exit(3)
+        echo_batch_report(report, notes)
         return
     res = segment_item((model, job), BatchItem(single.stem, str(single), "", single.stem))["summary"]
     counts = ", ".join(f"{n}: {c}" for n, c in res["part_point_counts"].items())

@@ -50,6 +50,7 @@ from partlift.datasets.shape_source import (
     load_generator,
     mesh_folder_paths,
     normalised_mesh,
+    shuffled_mesh_numbers,
 )
 from partlift.datasets.synth import PreparedMesh, render_view
 from partlift.errors import LabelMismatchError, PartliftError
@@ -151,7 +152,7 @@ class ImageDatasetConfig:
             if n < need:
                 raise PartliftError(f"--meshes: {self.meshes} has {n} meshes; {self.n_train_meshes} training + "
                                     f"at least 1 test need {need} (lower --n-train-meshes)")
-            order = np.random.default_rng([int(self.seed), zlib.crc32(b"mesh-split")]).permutation(n).tolist()
+            order = shuffled_mesh_numbers(n, self.seed)
             train, test = order[: self.n_train_meshes], order[self.n_train_meshes :][: self.n_test_meshes]
             return {"template": [0], "train": [1 + k for k in sorted(train)], "test": [1 + k for k in sorted(test)]}
         counts = {"template": 1, "train": self.n_train_meshes, "test": self.n_test_meshes}

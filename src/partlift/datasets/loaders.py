@@ -142,6 +142,12 @@ def partnete_categories(root: str | os.PathLike, split: str) -> list[str]:
 def load_mesh_folder(folder: str | os.PathLike, recursive: bool = False) -> list[PartMesh]:
     """Every mesh file in a folder (OBJ, PLY, GLB, GLTF, STL, OFF), with its ``.labels.json`` sidecar
     when there is one, sorted by path."""
+    return [load_part_mesh(p) for p in mesh_files(folder, recursive)]
+
+
+def mesh_files(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """The mesh files (OBJ, PLY, GLB, GLTF, STL, OFF) of a folder sorted by path, or a one-line
+    ReadError when the folder is missing or holds none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ReadError(f"mesh folder not found: {folder}")
@@ -149,7 +155,7 @@ def load_mesh_folder(folder: str | os.PathLike, recursive: bool = False) -> list
     paths = sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
     if not paths:
         raise ReadError(f"no mesh files ({', '.join(MESH_SUFFIXES)}) in {folder}")
-    return [load_part_mesh(p) for p in paths]
+    return paths
 
 
 # ---------------------------------------------------------------------------------------- images

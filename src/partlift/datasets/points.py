@@ -44,6 +44,7 @@ from partlift.datasets.shape_source import (
     load_generator,
     mesh_folder_paths,
     shape_part_names,
+    shuffled_mesh_numbers,
 )
 from partlift.errors import PartliftError
 from partlift.geometry.io import save_partnete_shape
@@ -132,7 +133,7 @@ def split_mesh_folder(n: int, counts: dict[str, int], seed: int, folder: str = "
     if n < need:
         raise PartliftError(f"--meshes: {folder} has {n} meshes; {counts['few_shot']} few-shot + {counts['val']} val "
                             f"+ at least 1 test need {need} (lower --n-few-shot / --n-val)")
-    order = np.random.default_rng([int(seed), zlib.crc32(b"mesh-split")]).permutation(n).tolist()
+    order = shuffled_mesh_numbers(n, seed)
     a, b = counts["few_shot"], counts["few_shot"] + counts["val"]
     return {"few_shot": sorted(order[:a]), "val": sorted(order[a:b]), "test": sorted(order[b : b + counts["test"]])}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,16 +35,19 @@ def load_generator(spec: str):
 
 
 def mesh_folder_paths(folder: str) -> tuple[str, ...]:
-    """The mesh files of a user's folder, sorted (what ``load_mesh_folder`` reads), or a one-line error."""
-    from partlift.datasets.loaders import MESH_SUFFIXES
+    """The mesh files of a user's ``--meshes`` folder, sorted (what ``load_mesh_folder`` reads), or a
+    one-line error naming the option."""
+    from partlift.datasets.loaders import mesh_files
 
-    root = Path(folder)
-    if not root.is_dir():
-        raise ReadError(f"--meshes: folder not found: {folder}")
-    paths = sorted(str(p) for p in root.iterdir() if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
-    if not paths:
-        raise ReadError(f"--meshes: no mesh files ({', '.join(MESH_SUFFIXES)}) in {folder}")
-    return tuple(paths)
+    try:
+        return tuple(str(p) for p in mesh_files(folder))
+    except ReadError as exc:
+        raise ReadError(f"--meshes: {exc}") from exc
+
+
+def shuffled_mesh_numbers(n: int, seed: int) -> list[int]:
+    """Mesh numbers 0..n-1 in the seeded order the dataset splits of a mesh folder are cut from."""
+    return np.random.default_rng([int(seed), zlib.crc32(b"mesh-split")]).permutation(n).tolist()
 
 
 def folder_shape(folder: str, index: int) -> PartMesh:

@@ -278,22 +278,24 @@ def detect_item(state: tuple[Part321, DetectJob], item: BatchItem) -> dict[str, 
     write_label_png(parts_png, pred.mask)
     save_part_mesh(PartMesh(pred.vertices, pred.faces, pred.labels, pred.part_names), parts_mesh)
     prediction_record(pred, record, job.n_points)
-    mask = record.with_name(f"{item.stem}_mask.png")
-    if mask.is_file():
-        files.append(mask)
+    files += _mask_beside(record)
     if job.save_figure is not None:
         files.append(prefix.with_suffix(".png"))
         job.save_figure(files[-1], image, pred)
     if sample is not None and mesh is not None and item.category:
         gt = out / "eval" / "gt" / item.category / f"{item.stem}.json"
         ground_truth_record(sample, mesh, gt, job.n_points)
-        files.append(gt)
-        if gt.with_name(f"{item.stem}_mask.png").is_file():
-            files.append(gt.with_name(f"{item.stem}_mask.png"))
+        files += [gt, *_mask_beside(gt)]
     summary = {"azimuth": pred.azimuth, "elevation": pred.elevation, "theta": pred.theta,
                "distance": pred.distance, "seconds": pred.seconds["total"], "distance_init": result["distance_init"],
                "flip_margin": pred.result.flip_margin}
     return {"files": hash_outputs(out, files), "summary": summary}
+
+
+def _mask_beside(record: Path) -> list[Path]:
+    """The ``<stem>_mask.png`` an eval record may have written beside itself."""
+    mask = record.with_name(f"{record.stem}_mask.png")
+    return [mask] if mask.is_file() else []
 
 
 # ============================================================================================ a batch

@@ -40,7 +40,7 @@ ORACLE_HYPOTHESES = 6
 def feature_foreground_iou(model: Part321, sample: ImageSample) -> float:
     """IoU of the features' foreground map with the true mask, both at the feature map's size."""
     assert model.mesh is not None and sample.mask is not None
-    feat = model.features(_model_sized(model, sample.image))
+    feat = model.features(model.model_input(sample.image, sample.camera)[0])
     fg = foreground_map(feat.float(), torch.as_tensor(model.mesh.features), torch.as_tensor(model.mesh.clutter),
                         model.config.inference.foreground_margin)
     h, w = fg.shape
@@ -50,15 +50,6 @@ def feature_foreground_iou(model: Part321, sample: ImageSample) -> float:
     true_small = true_small.reshape(h, true.shape[0] // h, w, true.shape[1] // w).mean(axis=(1, 3)) >= 0.5
     union = np.logical_or(fg, true_small).sum()
     return 1.0 if union == 0 else float(np.logical_and(fg, true_small).sum() / union)
-
-
-def _model_sized(model: Part321, image: np.ndarray) -> np.ndarray:
-    from PIL import Image
-
-    h0, w0 = model.meta["image_size"]
-    if image.shape[:2] == (h0, w0):
-        return image
-    return np.asarray(Image.fromarray(image[..., :3]).resize((w0, h0), Image.Resampling.BILINEAR))
 
 
 def diagnose_image(model: Part321, sample: ImageSample, distance_given: bool = True,

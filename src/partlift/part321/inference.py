@@ -157,7 +157,8 @@ class InferenceResult:
         seconds: dict of wall-clock seconds per stage.
         hypotheses: the pose hypotheses, kept one first: {"start": grid (az, el, theta, distance),
             "pose": after the pose stage, "loss": final pose-stage loss}.
-        foreground: whether a foreground map was found (and used for distance and silhouette).
+        foreground: whether a foreground map was computed and found (it is only when the distance is
+            estimated from the extent or the silhouette term is on).
     """
 
     azimuth: float
@@ -554,8 +555,10 @@ def infer_variants(
 
 def silhouette_target(feature: torch.Tensor, mesh: DeformableNeuralMesh, cfg: InferenceConfig,
                       ) -> SilhouetteTarget | None:
-    """The image's foreground as a silhouette target, or None when unused or empty."""
-    if cfg.w_silhouette <= 0 and cfg.distance_init != "extent":
+    """The image's foreground as a silhouette target, or None when unused or empty (a known
+    distance needs no extent, so without the silhouette term nothing is computed)."""
+    uses_extent = cfg.distance_init == "extent" and cfg.optimize_distance
+    if cfg.w_silhouette <= 0 and not uses_extent:
         return None
     bank = mesh.clutter if mesh.clutter is not None and len(mesh.clutter) else mesh.clutter_mean()[None]
     fg = foreground_map(feature, torch.as_tensor(mesh.features), torch.as_tensor(bank), cfg.foreground_margin)

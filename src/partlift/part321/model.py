@@ -356,10 +356,7 @@ class Part321:
             raise PartliftError(f"camera {camera.width}x{camera.height} does not match the image "
                                 f"{img.shape[1]}x{img.shape[0]}")
         original = camera
-        img, camera = pad_to_aspect(img[..., :3], camera, w0 / h0)
-        if img.shape[:2] != (h0, w0):
-            img = np.asarray(Image.fromarray(img).resize((w0, h0), Image.Resampling.BILINEAR))
-            camera = camera.resized(w0, h0)
+        img, camera = self.model_input(img, camera)
         feat = self.features(img)
         t_feat = time.perf_counter() - t0
         s = self.config.stride
@@ -379,6 +376,16 @@ class Part321:
             pred.seconds["total"] = sum(pred.seconds.values())
             out[name] = pred
         return out if variants is not None else out["result"]
+
+    def model_input(self, image: np.ndarray, camera: Camera) -> tuple[np.ndarray, Camera]:
+        """``image`` padded to the training aspect ratio and resized to the training size, and its
+        camera moved and scaled with it (:func:`pad_to_aspect`)."""
+        h0, w0 = self.meta["image_size"]
+        img, camera = pad_to_aspect(np.asarray(image)[..., :3], camera, w0 / h0)
+        if img.shape[:2] != (h0, w0):
+            img = np.asarray(Image.fromarray(img).resize((w0, h0), Image.Resampling.BILINEAR))
+            camera = camera.resized(w0, h0)
+        return img, camera
 
     def _prediction(self, res: InferenceResult, camera: Camera) -> Part321Prediction:
         mesh = self.mesh
