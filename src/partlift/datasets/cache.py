@@ -106,11 +106,14 @@ def ensure_embedded_dataset(
 
 
 def embedded_points_root(category: str, progress: bool = False) -> Path:
-    """Root of the embedded PartNetE-style dataset of ``category``, generated on first use."""
+    """Root of the embedded PartNetE-layout dataset of ``category``, generated on first use.
+
+    Any procedural category: the PartNetE-style ones and the Part321 taxonomies (``car``,
+    ``airliner``, ...), sampled the same way (docs/FORMATS.md, "Datasets")."""
     from partlift.errors import LabelMismatchError
     from partlift.shapes.registry import list_categories
 
-    cats = list_categories("partnete")
+    cats = list_categories()
     if category not in cats:
-        raise LabelMismatchError(f"no embedded PartNetE-style category {category!r}; available: {', '.join(cats)}")
+        raise LabelMismatchError(f"no embedded category {category!r}; available: {', '.join(cats)}")
     return ensure_embedded_dataset("points", category, progress=progress)
