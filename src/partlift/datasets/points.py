@@ -4,10 +4,16 @@ Layout (PartSLIP's PartNet-Ensembled release, Hugging Face dataset ``minghua/Par
 
     <out>/meta.json                           {Category: [part names]} (PartNetE_meta.json order)
     <out>/split/{few_shot,val,test}.txt       one "<Category>/<shape_id>" per line
+                                              (+ test_heldout.txt with ``split="style"``)
     <out>/configs/<Category>.json             PointsDatasetConfig
     <out>/manifests/<Category>.json           seed, config, versions, file hashes
     <out>/{few_shot,val,test}/<Category>/<shape_id>/pc.ply      xyz float + rgb uchar
                                                    /label.npy   {semantic_seg, instance_seg}
+    <out>/style_split/<Category>.json         the held-out style (``split="style"`` only)
+
+``split="random"`` (default) draws every split from the generator's seed stream; ``split="style"``
+holds one generator style out of few-shot and validation and tests on it separately
+(:mod:`partlift.datasets.style_split`).
 
 Points are stored as generated (the procedural unit box, +Y up, +Z front); PartSLIP normalises
 to the unit sphere at load time, so do we (``geometry.normalize_unit_sphere``). PartNetE's clouds
@@ -24,6 +30,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -71,6 +78,9 @@ class PointsDatasetConfig:
         materials: material assignment rules.
         lighting: lighting ranges for the baked shading.
         generator: optional custom shape source ``"package.module:function"``.
+        split: "random" (every split drawn from the generator's seed stream) or "style" (the style
+            hold-out: few-shot, validation and ``test`` shapes of the in-style values only, plus
+            ``n_test`` ``test_heldout`` shapes of the held-out style; :mod:`partlift.datasets.style_split`).
     """
 
     category: str = "Chair"
@@ -89,12 +99,18 @@ class PointsDatasetConfig:
         default_factory=lambda: LightingConfig(ambient=(0.35, 0.55), second_light_prob=0.8)
     )
     generator: str | None = None
+    split: Literal["random", "style"] = "random"
 
     def __post_init__(self) -> None:
         validate_config(self)
 
     def to_dict(self) -> dict:
-        return to_jsonable(self)
+        """Every field, JSON-ready; ``split`` only when it is not "random", so the datasets made before
+        the field existed keep their configuration (and cache folder)."""
+        out = to_jsonable(self)
+        if self.split == "random":
+            out.pop("split")
+        return out
 
     @staticmethod
     def from_dict(data: dict, where=None) -> PointsDatasetConfig:
@@ -104,6 +120,11 @@ class PointsDatasetConfig:
         return int(self.seed) * 100_000 + _SPLIT_SEED_OFFSET[split] + int(index)
 
     def shapes(self) -> dict[str, list[int]]:
+        """Shape seeds per split (with ``split="style"`` also ``test_heldout``)."""
+        if self.split == "style":
+            from partlift.datasets.style_split import style_split_seeds
+
+            return style_split_seeds(self)
         counts = {"few_shot": self.n_few_shot, "val": self.n_val, "test": self.n_test}
         return {s: [self.shape_seed(s, i) for i in range(n)] for s, n in counts.items()}
 
@@ -251,6 +272,11 @@ def generate_points_dataset(
     manifest.data["category"] = config.category
     manifest.data["part_names"] = _category_parts(config)
     write_json_atomic(root / "configs" / f"{config.category}.json", cfg)
+    if config.split == "style":
+        from partlift.datasets.style_split import style_holdout
+
+        write_json_atomic(root / "style_split" / f"{config.category}.json",
+                          style_holdout(config.category, config.generator).to_dict())
     tasks = []
     for split, seeds in config.shapes().items():
         for seed in seeds:
