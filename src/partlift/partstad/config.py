@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from partlift.geometry.part_names import spatial_tokens
 from partlift.render.camera import PARTSLIP_VIEWS
 from partlift.validation import bounded, validate_config
 from partlift.validation import config_from_dict as config_from_dict  # re-exported: the one JSON loader
@@ -230,9 +232,23 @@ class LearnedProposerConfig:
     """Keep at most this many proposals per view (highest score first)."""
     seed: int = bounded(0, ge=0)
     """Seed of the render sampling, augmentation and initialisation."""
+    frame_channels: Literal["auto", "on", "off"] = "auto"
+    """Three more input channels: the object-frame coordinates (x, y, z, unit-sphere normalised) of
+    the point owning each pixel. A part named by side (``wheel_front_left``) is defined in the object
+    frame (docs/CONVENTIONS.md), which view-relative inputs (colour, camera-frame normals, depth)
+    only show through the object's facing direction; a car's side views look alike whichever way it
+    faces, and without the frame the network never learns the sides (docs/PARTSTAD.md, "Parts named
+    by side"). "auto": on when some part name carries a side token (left, right, front, back,
+    middle), else off (so the PartNetE categories keep the 5 geometry channels)."""
 
     def __post_init__(self) -> None:
         validate_config(self)
+
+    def uses_frame(self, part_names: Sequence[str]) -> bool:
+        """Whether a proposer for ``part_names`` gets the object-frame channels (``frame_channels``)."""
+        if self.frame_channels != "auto":
+            return self.frame_channels == "on"
+        return any(spatial_tokens(n) for n in part_names)
 
     def training_settings(self) -> dict:
         """The fields that affect training (a trained network is valid for any value of the rest)."""
