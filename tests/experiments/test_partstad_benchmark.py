@@ -206,7 +206,7 @@ def test_bench_options_reach_the_settings(captured, tmp_path):
 
 def test_bad_bench_options_are_one_line_errors(captured, tmp_path):
     res = _bench_cli("--methods", "partstad,bogus", "--workdir", str(tmp_path / "a"))
-    assert res.exit_code == 2 and "bogus" in res.output and "--methods" in res.output
+    assert res.exit_code == 2 and "bogus" in res.output and "--methods" in res.output, res.output
     res = _bench_cli("--split", "sideways", "--workdir", str(tmp_path / "b"))
     assert res.exit_code == 2 and "sideways" in res.output
     res = _bench_cli("--quick", "--preset", "user", "--workdir", str(tmp_path / "c"))

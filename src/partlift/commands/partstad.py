@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from partlift.commands.options import config_type, device_option, executor_config, executor_options
+from partlift.commands.options import CommaChoice, config_type, device_option, executor_config, executor_options
 from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split, partnete_categories
 from partlift.errors import ConfigError, LabelMismatchError, ReadError
@@ -184,16 +184,6 @@ def _comma_list(text: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
-def _with_option(settings: BenchSettings, option: str, **changes) -> BenchSettings:
-    """``settings`` with ``changes``; a refused value names the option it came from."""
-    from partlift.errors import ConfigError
-
-    try:
-        return replace(settings, **changes)
-    except ConfigError as exc:
-        raise ConfigError(f"{exc} (in {option})") from None
-
-
 def _segmentation_output(path: Path) -> bool:
     """Output of `segment` written before folder markers existed."""
     return any(path.glob("*_parts.json"))
@@ -208,7 +198,7 @@ def _segmentation_output(path: Path) -> bool:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the results JSON.")
 @click.option("--categories", default=None,
               help="Comma-separated categories, any of `partlift shapes list` (default: the preset's).")
-@click.option("--methods", default=None,
+@click.option("--methods", type=CommaChoice(ALL_METHODS), default=None,
               help=f"Comma-separated rows to run, of {', '.join(ALL_METHODS)} (default: the preset's).")
 @click.option("--split", type=config_type(BenchSettings, "split"), default=None,
               help="random: the embedded datasets' split (default); style: the style hold-out (few-shot and "
@@ -240,7 +230,7 @@ def bench_partstad(preset, quick, json_out, categories, methods, split, test_sha
     if categories:
         settings = replace(settings, categories=_comma_list(categories))
     if methods:
-        settings = _with_option(settings, "--methods", methods=_comma_list(methods))
+        settings = replace(settings, methods=methods)
     if split is not None:
         settings = replace(settings, split=split)
     if test_shapes is not None:

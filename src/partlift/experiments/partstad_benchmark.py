@@ -517,8 +517,11 @@ def format_per_part(methods: dict, title: str = "Per-part IoU (%)") -> str:
     order = [m for m in ALL_METHODS if m in methods]
     out = [title]
     for cat in next(iter(methods.values()))["per_category"]:
-        parts = list(methods[order[0]]["per_category"][cat]["per_part_miou"])
-        rows = [[p] + [_pct(methods[m]["per_category"][cat]["per_part_miou"].get(p)) for m in order] for p in parts]
+        per_part = {m: methods[m]["per_category"][cat].get("per_part_miou") or {} for m in order}
+        parts = list(per_part[order[0]])
+        if not parts:
+            continue
+        rows = [[p] + [_pct(per_part[m].get(p)) for m in order] for p in parts]
         rows.append(["mean"] + [_pct(methods[m]["per_category"][cat]["miou"]) for m in order])
         out += [format_rows([cat] + [METHOD_LABELS.get(m, m) for m in order], rows), ""]
     return "\n".join(out)
