@@ -121,7 +121,7 @@ def test_partstad_benchmark_survives_an_interrupt_at_every_write(monkeypatch, tm
     from partlift.experiments import partstad_benchmark as bench
 
     base_config = bench._base_config
-    monkeypatch.setattr(bench, "embedded_points_root", lambda category, progress: toy_partnete)
+    monkeypatch.setattr(bench, "embedded_points_root", lambda category, progress, split="random": toy_partnete)
     # 48 px views, as the train partstad CLI test
     monkeypatch.setattr(bench, "_base_config", lambda s: replace(
         base_config(s), views=replace(base_config(s).views, image_size=48)))

@@ -70,7 +70,7 @@ def bench_run(tmp_path_factory):
     root = _toy_partnete(tmp_path_factory.mktemp("partnete"))
     work = tmp_path_factory.mktemp("bench")
     mp = pytest.MonkeyPatch()
-    mp.setattr(bench_partstad, "embedded_points_root", lambda category, progress: root)
+    mp.setattr(bench_partstad, "embedded_points_root", lambda category, progress, split="random": root)
     args = ["bench", "partstad", "--categories", "Table", "--test-shapes", "2", "--proposer-steps", "4",
             "--epochs", "2", "--workdir", str(work / "wd"), "--no-progress"]
     first = CliRunner().invoke(cli, args + ["--json", str(work / "a.json")])
@@ -138,3 +138,144 @@ def test_ablation_configs_change_one_thing_each():
     assert (cfg["wo_masks"].weights, cfg["wo_masks"].use_masks) == ("learned", False)
     assert cfg["ce_loss"] == replace(base, train=replace(base.train, loss="ce"))
     assert cfg["conf_weights"] == replace(base, weights="confidence")
+
+
+# ------------------------------------------------------------------ presets, options, the style split
+
+def test_presets_and_methods():
+    from partlift.errors import ConfigError
+    from partlift.experiments.partstad_benchmark import (
+        PARTNETE_CATEGORIES,
+        USER_CATEGORIES,
+        BenchSettings,
+        preset_settings,
+    )
+
+    user = preset_settings("user")
+    assert user.categories == USER_CATEGORIES == ("car", "bus", "airliner", "mountain_bike", "tricycle")
+    assert user.methods == ("partslip", "partstad") and user.split == "random"
+    full = preset_settings("full")
+    assert full.categories == PARTNETE_CATEGORIES and full.methods == ALL_METHODS
+    assert preset_settings("quick").categories == ("Kettle", "Chair")
+    assert BenchSettings(methods=("partstad", "satr")).methods == ("satr", "partstad")  # table order
+    with pytest.raises(ConfigError, match="'nope'"):
+        BenchSettings(methods=("partstad", "nope"))
+    with pytest.raises(ConfigError, match="unknown preset"):
+        preset_settings("huge")
+    with pytest.raises(ConfigError, match="split"):
+        BenchSettings(split="styles")  # type: ignore[arg-type]  # a bad value on purpose
+
+
+@pytest.fixture
+def captured(monkeypatch, tmp_path):
+    """The settings `bench partstad` would run (run_bench replaced by a recorder)."""
+    from partlift.commands import partstad as cmd
+
+    seen = []
+
+    def fake_run(settings, wd, progress, log):
+        seen.append(settings)
+        return _fake_result(settings.methods)
+
+    monkeypatch.setattr(cmd, "run_bench", fake_run)
+    monkeypatch.setattr(cmd, "format_bench", lambda result, per_part: "tables")
+    return seen
+
+
+def _bench_cli(*args):
+    from click.testing import CliRunner
+
+    from partlift.cli import cli
+
+    return CliRunner().invoke(cli, ["bench", "partstad", *args, "--no-progress"])
+
+
+def test_bench_options_reach_the_settings(captured, tmp_path):
+    res = _bench_cli("--preset", "user", "--split", "style", "--workdir", str(tmp_path / "a"))
+    assert res.exit_code == 0, res.output
+    s = captured[-1]
+    assert s.categories[0] == "car" and s.methods == ("partslip", "partstad") and s.split == "style"
+    res = _bench_cli("--preset", "user", "--categories", "car", "--methods", "partstad", "--test-shapes", "3",
+                     "--workdir", str(tmp_path / "b"))
+    assert res.exit_code == 0, res.output
+    s = captured[-1]
+    assert (s.categories, s.methods, s.test_shapes, s.split) == (("car",), ("partstad",), 3, "random")
+    res = _bench_cli("--quick", "--workdir", str(tmp_path / "c"))
+    assert res.exit_code == 0 and captured[-1].categories == ("Kettle", "Chair")
+
+
+def test_bad_bench_options_are_one_line_errors(captured, tmp_path):
+    res = _bench_cli("--methods", "partstad,bogus", "--workdir", str(tmp_path / "a"))
+    assert res.exit_code == 2 and "bogus" in res.output and "--methods" in res.output, res.output
+    res = _bench_cli("--split", "sideways", "--workdir", str(tmp_path / "b"))
+    assert res.exit_code == 2 and "sideways" in res.output
+    res = _bench_cli("--quick", "--preset", "user", "--workdir", str(tmp_path / "c"))
+    assert res.exit_code == 2
+    assert not captured
+
+
+def test_per_part_and_style_holdout_tables():
+    from partlift.experiments.partstad_benchmark import format_per_part, format_style_holdout
+
+    def entry(v):
+        return {"miou": v, "per_category": {"car": {"miou": v, "per_part_miou": {"wheel_front_left": v,
+                                                                                 "frame": None}}}}
+
+    ins = {"partslip": entry(0.5), "partstad": entry(0.8)}
+    text = format_per_part(ins)
+    lines = text.splitlines()
+    assert lines[1].split() == ["car", "PartSLIP", "PartSTAD"]
+    assert lines[3].split() == ["wheel_front_left", "50.0", "80.0"] and lines[4].split() == ["frame", "-", "-"]
+    result = {"methods": ins, "heldout": {"methods": {"partslip": entry(0.25), "partstad": entry(0.7)}},
+              "style_holdout": {"car": {"key": "body", "value": "hatchback"}}}
+    row = next(line for line in format_style_holdout(result).splitlines() if line.startswith("car"))
+    assert row.split() == ["car", "body=hatchback", "50.0", "25.0", "25.0", "80.0", "70.0", "10.0"]
+
+
+@pytest.fixture(scope="module")
+def style_run(tmp_path_factory):
+    """`bench partstad --split style` on toy data holding a test_heldout split (a few steps)."""
+    from click.testing import CliRunner
+
+    from partlift.cli import cli
+    from partlift.experiments import partstad_benchmark as bench_partstad
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "partstad"))
+    from fixtures import write_toy_partnete
+
+    root = write_toy_partnete(tmp_path_factory.mktemp("style"), {"few_shot": (0, 1), "val": (2,), "test": (3, 4),
+                                                                 "test_heldout": (5, 6, 7)})
+    (root / "style_split").mkdir()
+    (root / "style_split" / "Table.json").write_text(json.dumps({"key": "top", "value": "round"}))
+    work = tmp_path_factory.mktemp("bench-style")
+    mp = pytest.MonkeyPatch()
+    seen = []
+
+    def fake_root(category, progress, split="random"):
+        seen.append(split)
+        return root
+
+    mp.setattr(bench_partstad, "embedded_points_root", fake_root)
+    args = ["bench", "partstad", "--categories", "Table", "--split", "style", "--methods", "partslip,partstad",
+            "--proposer-steps", "4", "--epochs", "2", "--workdir", str(work / "wd"), "--no-progress"]
+    first = CliRunner().invoke(cli, args + ["--json", str(work / "a.json")])
+    second = CliRunner().invoke(cli, args + ["--json", str(work / "b.json")])
+    mp.undo()
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert set(seen) == {"style"}
+    return work, first.output, second.output
+
+
+def test_style_split_bench_scores_both_test_sets(style_run):
+    work, out, second = style_run
+    res = json.loads((work / "a.json").read_text())
+    assert res["settings"]["split"] == "style" and set(res["methods"]) == {"partslip", "partstad"}
+    assert set(res["heldout"]["methods"]) == {"partslip", "partstad"}
+    assert res["style_holdout"] == {"Table": {"key": "top", "value": "round"}}
+    for name in ("partslip", "partstad"):
+        assert len(list((work / "wd" / "predictions" / name / "Table").iterdir())) == 2
+        assert len(list((work / "wd" / "predictions-test_heldout" / name / "Table").iterdir())) == 3
+    assert "Style hold-out" in out and "top=round" in out and "Per-part IoU (%) - held-out style" in out
+    assert json.loads((work / "b.json").read_text())["heldout"] == res["heldout"]
+    assert "done in" not in second  # both test sets' results reused

@@ -90,6 +90,32 @@ def project_views(points: np.ndarray, colors: np.ndarray | None, config: ViewCon
 
 
 SIDED_PARTS = ("seat", "back", "leg_left", "leg_right")
+CART_PARTS = ("body", "wheel_front_left", "wheel_front_right", "wheel_back_left", "wheel_back_right")
+
+
+def toy_cart(n: int = 2000, seed: int = 0, name: str = "cart0") -> PartPointCloud:
+    """A cart symmetric about both its x = 0 and z = 0 planes: a body slab, longer along Z, on four
+    wheels named by side (``wheel_front_left`` at +X +Z, the object's front left). Every wheel has
+    the same colour and shape, so no view shows which way the cart faces: its sides exist only in
+    the object frame, as a car's almost do. Unit sphere."""
+    rng = np.random.default_rng(seed)
+    jitter = rng.uniform(0.9, 1.1, 3)
+    boxes = [((-0.35, 0.0, -0.7), (0.35, 0.25, 0.7), 0)]
+    for label, (x, z) in enumerate(((0.4, 0.45), (-0.4, 0.45), (0.4, -0.45), (-0.4, -0.45)), start=1):
+        boxes.append(((x - 0.06, -0.25, z - 0.15), (x + 0.06, 0.05, z + 0.15), label))
+    per = [n // 2] + [n // 8] * 4
+    per[0] += n - sum(per)
+    pts, lab, ins = [], [], []
+    for i, ((lo, hi, label), m) in enumerate(zip(boxes, per, strict=True)):
+        pts.append(_box_surface(rng, m, np.array(lo) * jitter, np.array(hi) * jitter))
+        lab.append(np.full(m, label, np.int64))
+        ins.append(np.full(m, i, np.int64))
+    p = np.concatenate(pts)
+    p = (p - p.mean(0)) / np.linalg.norm(p - p.mean(0), axis=1).max()
+    lab = np.concatenate(lab)
+    col = np.where(lab[:, None] >= 1, [[0.2, 0.2, 0.22]], [[0.7, 0.1, 0.1]]).astype(np.float32)
+    return PartPointCloud(p, colors=col, labels=lab, instances=np.concatenate(ins), part_names=CART_PARTS,
+                          category="Cart", name=name)
 
 
 def toy_sided_chair(n: int = 800, seed: int = 0, name: str = "chair0") -> PartPointCloud:

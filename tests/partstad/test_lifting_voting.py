@@ -10,6 +10,7 @@ from partlift.partstad.config import VotingConfig
 from partlift.partstad.lifting import (
     build_lift_graph,
     not_whole_object,
+    point_votes,
     proposal_incidence,
     superpoint_ratios,
     superpoint_scores,
@@ -261,3 +262,21 @@ def test_weighted_ratio_distance():
     # a zero weight removes that proposal; an integer weight repeats its column
     ref = _ratio_distances(r[:, [0, 2, 2, 3]])
     assert_close(_ratio_distances(r, w), ref, atol=1e-12)
+
+
+def test_point_votes_match_dense_reference():
+    views, props, sp = random_setup(seed=3, n=50, p=15, c=4)
+    inc = proposal_incidence(props, views, use_masks=True)
+    got = point_votes(inc, props, views, 4)
+    ref = np.zeros((50, 4))
+    for p in range(50):
+        seen = [v for v in range(views.num_views) if views.visible[v, p]]
+        for v in seen:
+            u, y = views.screen[v, p]
+            for c in range(4):
+                best = max([props.score[b] for b in range(len(props)) if props.view[b] == v and props.label[b] == c
+                            and props.masks[b][int(y), int(u)]], default=0.0)
+                ref[p, c] += best
+        ref[p] /= max(len(seen), 1)
+    assert_close(got, ref, atol=1e-6)
+    assert (got[~views.visible.any(0)] == 0).all()

@@ -188,3 +188,35 @@ def test_reg_sets_the_granularity():
     col = (0.5 + 0.4 * np.sign(pts[:, :1]) * np.ones((1, 3))).astype(np.float32)
     counts = [int(compute_superpoints(pts, col, SuperpointConfig(reg=r)).max()) + 1 for r in (0.05, 0.2, 1.0)]
     assert counts[0] > counts[1] > counts[2], counts
+
+
+def test_smooth_labels_takes_the_neighbourhood_majority():
+    from partlift.partstad.superpoints import smooth_labels
+
+    pts = np.stack([np.arange(9.0), np.zeros(9), np.zeros(9)], 1)
+    lab = np.array([0, 0, 0, 1, 0, 0, 2, 2, -1])
+    assert (smooth_labels(pts, lab, 2) == [0, 0, 0, 0, 0, 0, 2, 2, 2]).all()  # the lone 1 and the -1 follow
+    assert (smooth_labels(pts, lab, 0) == lab).all()
+    assert (smooth_labels(pts, np.full(9, -1), 3) == -1).all()
+
+
+def test_split_superpoints_cuts_along_the_voted_parts():
+    from partlift.partstad.superpoints import split_superpoints
+
+    rng = np.random.default_rng(0)
+    a = rng.random((200, 3)) * [1, 0.1, 0.1]  # one superpoint over x in [0, 1] ...
+    b = rng.random((100, 3)) * [0.5, 0.1, 0.1] + [0, 1, 0]  # ... and a second, pure one
+    pts = np.concatenate([a, b])
+    sp = np.r_[np.zeros(200, int), np.ones(100, int)]
+    votes = np.r_[np.where(a[:, 0] < 0.7, 0, 1), np.full(100, 2)]  # the proposals cut the first at x = 0.7
+    votes[rng.choice(200, 10, replace=False)] = -1  # unseen points follow their neighbours
+    out = split_superpoints(pts, sp, votes, share=0.05, min_points=10, k=4)
+    assert len(np.unique(out)) == 3
+    first = out[:200]
+    left, right = first[a[:, 0] < 0.65], first[a[:, 0] > 0.75]
+    assert len(np.unique(left)) == 1 and len(np.unique(right)) == 1 and left[0] != right[0]
+    assert len(np.unique(out[200:])) == 1
+    # a minority under the share stays inside its superpoint
+    few = np.r_[np.where(a[:, 0] < 0.97, 0, 1), np.full(100, 2)]
+    assert len(np.unique(split_superpoints(pts, sp, few, share=0.1, min_points=10, k=0))) == 2
+    assert (split_superpoints(pts, sp, np.full(300, -1)) == sp).all()  # no votes: unchanged

@@ -212,3 +212,27 @@ def test_partslip_variant_needs_no_training(tables, fitted):
     assert ps.history == [] and ps.net is None
     pr = ps.predict(tables[6])
     assert (pr.semantic >= 0).any()
+
+
+def test_superpoint_split_is_chosen_on_the_validation_shapes_and_saved(tmp_path, tables):
+    from partlift.partstad.config import VotingConfig
+
+    def fit(mode, val):
+        cfg = small_config(voting=VotingConfig(split_superpoints=mode), train=TrainConfig(epochs=3))
+        return PartSTAD(cfg).fit(tables[:3], val)
+
+    on, off = fit("on", tables[3:5]), fit("off", tables[3:5])
+    assert on.split_superpoints and not off.split_superpoints
+    auto = fit("auto", tables[3:5])
+    scores = {m.split_superpoints: max(h["val_miou"] for h in m.history) for m in (on, off)}
+    best = max(scores, key=lambda k: (scores[k], not k))  # a tie keeps the unsplit superpoints
+    assert auto.split_superpoints == best
+    assert max(h["val_miou"] for h in auto.history) == pytest.approx(scores[best])
+    assert not fit("auto", []).split_superpoints  # nothing to choose on: PartSLIP's superpoints
+    on.save(tmp_path / "m")
+    loaded = PartSTAD.load(tmp_path / "m")
+    assert loaded.split_superpoints
+    a, b = on.predict(tables[5]), loaded.predict(tables[5])
+    assert (a.semantic == b.semantic).all() and (a.superpoints == b.superpoints).all()
+    base = off.predict(tables[5])
+    assert len(np.unique(a.superpoints)) >= len(np.unique(base.superpoints))

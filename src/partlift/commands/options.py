@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import click
@@ -57,6 +57,25 @@ def config_type(cls, name: str) -> click.ParamType:
 
 DEVICE_HELP = ("Torch device of the trainable stages: cpu, cuda, cuda:N, mps or auto (cuda when present); "
                "rendering and superpoints stay on the CPU.")
+
+
+class CommaChoice(click.ParamType):
+    """A comma-separated list of some of ``choices`` (order kept, blanks dropped) as a tuple."""
+
+    name = "list"
+
+    def __init__(self, choices: Sequence[str]) -> None:
+        self.choices = tuple(choices)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        items = tuple(x.strip() for x in str(value).split(",") if x.strip())
+        unknown = [x for x in items if x not in self.choices]
+        if unknown or not items:
+            self.fail(f"{', '.join(map(repr, unknown)) or 'nothing given'}; use some of {', '.join(self.choices)}",
+                      param, ctx)
+        return items
 
 
 def device_option(f):

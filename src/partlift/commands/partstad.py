@@ -12,11 +12,18 @@ from pathlib import Path
 import click
 import numpy as np
 
-from partlift.commands.options import config_type, device_option, executor_config, executor_options
+from partlift.commands.options import CommaChoice, config_type, device_option, executor_config, executor_options
 from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split, partnete_categories
 from partlift.errors import ConfigError, LabelMismatchError, ReadError
-from partlift.experiments.partstad_benchmark import BenchSettings, format_bench, quick_settings, run_bench
+from partlift.experiments.partstad_benchmark import (
+    ALL_METHODS,
+    PRESETS,
+    BenchSettings,
+    format_bench,
+    preset_settings,
+    run_bench,
+)
 from partlift.models.device import resolve_device
 from partlift.outputs import claim_output_dir
 from partlift.partstad.config import LearnedProposerConfig, ProposerConfig, SuperpointConfig, TrainConfig, ViewConfig
@@ -179,45 +186,72 @@ def segment(model_dir: str, inputs: tuple[str, ...], out_dir: str | None, num_po
     click.echo(f"wrote {out}/{single.stem}_parts.ply, {single.stem}_parts.json, {single.stem}_views.png, label.npy")
 
 
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
 def _segmentation_output(path: Path) -> bool:
     """Output of `segment` written before folder markers existed."""
     return any(path.glob("*_parts.json"))
 
 
 @click.command("partstad")
-@click.option("--quick", is_flag=True, help="The <= 10-minute configuration (2 categories, 10 test shapes each).")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None,
+              help="full: the 11 PartNetE-style categories, every method (default); quick: the <= 10-minute "
+                   "run; user: the Part321 taxonomies car, bus, airliner, mountain_bike, tricycle with PartSLIP "
+                   "and PartSTAD. The options below change a preset.")
+@click.option("--quick", is_flag=True, help="Same as --preset quick (2 categories, 10 test shapes each).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the results JSON.")
-@click.option("--categories", default=None, help="Comma-separated categories (default: all embedded ones).")
+@click.option("--categories", default=None,
+              help="Comma-separated categories, any of `partlift shapes list` (default: the preset's).")
+@click.option("--methods", type=CommaChoice(ALL_METHODS), default=None,
+              help=f"Comma-separated rows to run, of {', '.join(ALL_METHODS)} (default: the preset's).")
+@click.option("--split", type=config_type(BenchSettings, "split"), default=None,
+              help="random: the embedded datasets' split (default); style: the style hold-out (few-shot and "
+                   "validation shapes of some generator styles; scored on in-style and held-out-style test shapes).")
 @click.option("--test-shapes", type=config_type(BenchSettings, "test_shapes"), default=None,
-              help="Test shapes per category (default: all, quick: 10).")
+              help="Test shapes per category and test set (default: all, quick: 10).")
 @click.option("--proposer-steps", type=config_type(BenchSettings, "proposer_steps"), default=None,
               help="Training steps of the learned proposer (default 600, quick: 300).")
 @click.option("--epochs", type=config_type(BenchSettings, "epochs"), default=None,
               help="Weight-network epochs (default 400, PartSTAD's).")
+@click.option("--per-part/--no-per-part", default=True, show_default=True,
+              help="Print the per-part IoU table of every category.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Working folder (trained proposers, cache, results, PartNetE predictions); reruns resume.")
 @click.option("--force", is_flag=True, help="Use a non-empty --workdir that partlift did not write.")
 @device_option
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def bench_partstad(quick, json_out, categories, test_shapes, proposer_steps, epochs, workdir, force, device,
-                   progress) -> None:
-    """PartSTAD, its ablations, PartSLIP and SATR on the embedded data: Tables 1-3 and timings."""
+def bench_partstad(preset, quick, json_out, categories, methods, split, test_shapes, proposer_steps, epochs, per_part,
+                   workdir, force, device, progress) -> None:
+    """PartSTAD, its ablations, PartSLIP and SATR on the embedded data: Tables 1-3, per-part IoU and
+    timings; with --split style also the held-out style's tables and the in-style / held-out summary."""
     from partlift.datasets.cache import default_cache_dir, in_cache_dir
     from partlift.datasets.generation import write_json_atomic
 
-    settings = replace(quick_settings() if quick else BenchSettings(), device=str(resolve_device(device)))
+    if quick and preset not in (None, "quick"):
+        raise click.UsageError(f"--quick and --preset {preset} contradict each other")
+    preset = "quick" if quick else preset or "full"
+    settings = replace(preset_settings(preset), device=str(resolve_device(device)))
     if categories:
-        settings = replace(settings, categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
+        settings = replace(settings, categories=_comma_list(categories))
+    if methods:
+        settings = replace(settings, methods=methods)
+    if split is not None:
+        settings = replace(settings, split=split)
     if test_shapes is not None:
         settings = replace(settings, test_shapes=int(test_shapes))
     if proposer_steps is not None:
         settings = replace(settings, proposer_steps=int(proposer_steps))
     if epochs is not None:
         settings = replace(settings, epochs=int(epochs))
-    wd = Path(workdir) if workdir else default_cache_dir() / "partstad" / ("bench-quick" if quick else "bench")
+    folder = {"full": "bench", "quick": "bench-quick"}.get(preset, f"bench-{preset}")
+    if settings.split != "random":
+        folder += f"-{settings.split}"
+    wd = Path(workdir) if workdir else default_cache_dir() / "partstad" / folder
     claim_output_dir(wd, "partstad-bench", force=force, option="--workdir", recognise=in_cache_dir)
     result = run_bench(settings, wd, progress=progress, log=click.echo)
-    click.echo(format_bench(result))
+    click.echo(format_bench(result, per_part=per_part))
     if json_out:
         write_json_atomic(json_out, result)
         click.echo(f"wrote {json_out}")

@@ -15,6 +15,7 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 from partlift.datasets.generation import DATASET_FORMAT_VERSION, manifest_complete
 from partlift.datasets.images import ImageDatasetConfig, generate_image_dataset, quick_image_config
@@ -105,12 +106,20 @@ def ensure_embedded_dataset(
     return path
 
 
-def embedded_points_root(category: str, progress: bool = False) -> Path:
-    """Root of the embedded PartNetE-style dataset of ``category``, generated on first use."""
+def embedded_points_root(category: str, progress: bool = False,
+                         split: Literal["random", "style"] = "random") -> Path:
+    """Root of the embedded PartNetE-layout dataset of ``category``, generated on first use.
+
+    Any procedural category: the PartNetE-style ones and the Part321 taxonomies (``car``,
+    ``airliner``, ...), sampled the same way (docs/FORMATS.md, "Datasets"). ``split="style"``: the
+    style hold-out dataset (:mod:`partlift.datasets.style_split`; it adds ``test_heldout``)."""
     from partlift.errors import LabelMismatchError
     from partlift.shapes.registry import list_categories
 
-    cats = list_categories("partnete")
+    cats = list_categories()
     if category not in cats:
-        raise LabelMismatchError(f"no embedded PartNetE-style category {category!r}; available: {', '.join(cats)}")
-    return ensure_embedded_dataset("points", category, progress=progress)
+        raise LabelMismatchError(f"no embedded category {category!r}; available: {', '.join(cats)}")
+    if split not in ("random", "style"):
+        raise PartliftError(f"unknown split {split!r}; use random or style")
+    config = replace(PointsDatasetConfig(category=category), split=split)
+    return ensure_embedded_dataset("points", category, progress=progress, config=config)

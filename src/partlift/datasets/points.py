@@ -4,10 +4,16 @@ Layout (PartSLIP's PartNet-Ensembled release, Hugging Face dataset ``minghua/Par
 
     <out>/meta.json                           {Category: [part names]} (PartNetE_meta.json order)
     <out>/split/{few_shot,val,test}.txt       one "<Category>/<shape_id>" per line
+                                              (+ test_heldout.txt with ``split="style"``)
     <out>/configs/<Category>.json             PointsDatasetConfig
     <out>/manifests/<Category>.json           seed, config, versions, file hashes
     <out>/{few_shot,val,test}/<Category>/<shape_id>/pc.ply      xyz float + rgb uchar
                                                    /label.npy   {semantic_seg, instance_seg}
+    <out>/style_split/<Category>.json         the held-out style (``split="style"`` only)
+
+``split="random"`` (default) draws every split from the generator's seed stream; ``split="style"``
+holds one generator style out of few-shot and validation and tests on it separately
+(:mod:`partlift.datasets.style_split`).
 
 Points are stored as generated (the procedural unit box, +Y up, +Z front); PartSLIP normalises
 to the unit sphere at load time, so do we (``geometry.normalize_unit_sphere``). PartNetE's clouds
@@ -24,6 +30,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -83,6 +90,10 @@ class PointsDatasetConfig:
             of procedural shapes; ``category`` then only names the category. The meshes are
             shuffled with ``seed``; the first ``n_few_shot`` go to few_shot, the next ``n_val`` to
             val, then up to ``n_test`` to test (docs/FORMATS.md, "Your own meshes").
+        split: "random" (every split drawn from the generator's seed stream) or "style" (the style
+            hold-out: few-shot, validation and ``test`` shapes of the in-style values only, plus
+            ``n_test`` ``test_heldout`` shapes of the held-out style; :mod:`partlift.datasets.style_split`).
+            A mesh folder has no styles, so it takes "random" only.
     """
 
     category: str = "Chair"
@@ -102,12 +113,21 @@ class PointsDatasetConfig:
     )
     generator: str | None = None
     meshes: str | None = None
+    split: Literal["random", "style"] = "random"
 
     def __post_init__(self) -> None:
         validate_config(self)
+        if self.meshes and self.split != "random":
+            raise PartliftError("--split style: a mesh folder (--meshes) has no generator styles to hold out; "
+                                "use --split random")
 
     def to_dict(self) -> dict:
-        return to_jsonable(self)
+        """Every field, JSON-ready; ``split`` only when it is not "random", so the datasets made before
+        the field existed keep their configuration (and cache folder)."""
+        out = to_jsonable(self)
+        if self.split == "random":
+            out.pop("split")
+        return out
 
     @staticmethod
     def from_dict(data: dict, where=None) -> PointsDatasetConfig:
@@ -119,7 +139,12 @@ class PointsDatasetConfig:
         return int(self.seed) * 100_000 + _SPLIT_SEED_OFFSET[split] + int(index)
 
     def shapes(self) -> dict[str, list[int]]:
-        """{split: [shape seed, ...]}; for a mesh folder the seeds are mesh numbers (sorted by name)."""
+        """{split: [shape seed, ...]} (with ``split="style"`` also ``test_heldout``); for a mesh
+        folder the seeds are mesh numbers (sorted by name)."""
+        if self.split == "style":
+            from partlift.datasets.style_split import style_split_seeds
+
+            return style_split_seeds(self)
         counts = {"few_shot": self.n_few_shot, "val": self.n_val, "test": self.n_test}
         if self.meshes:
             return split_mesh_folder(len(mesh_folder_paths(self.meshes)), counts, self.seed, self.meshes)
@@ -289,6 +314,11 @@ def generate_points_dataset(
     manifest.data["category"] = config.category
     manifest.data["part_names"] = _category_parts(config)
     write_json_atomic(root / "configs" / f"{config.category}.json", cfg)
+    if config.split == "style":
+        from partlift.datasets.style_split import style_holdout
+
+        write_json_atomic(root / "style_split" / f"{config.category}.json",
+                          style_holdout(config.category, config.generator).to_dict())
     tasks = []
     for split, seeds in config.shapes().items():
         for seed in seeds:

@@ -1,8 +1,11 @@
 """The embedded PartSTAD benchmark (``partlift bench partstad``, the demo): every method trained and
-scored on the embedded PartNetE-style data with ``partlift.metrics``; results cached so a rerun resumes.
+scored on the embedded PartNetE-layout data with ``partlift.metrics``; results cached so a rerun resumes.
 
 Data comes from :func:`partlift.datasets.cache.embedded_points_root` and
-:func:`partlift.datasets.loaders.load_partnete_split`.
+:func:`partlift.datasets.loaders.load_partnete_split`: the PartNetE-style categories by default, the
+Part321 taxonomies with the ``user`` preset, and with ``split="style"`` the style hold-out datasets,
+whose methods are fitted once and scored on two test sets (the in-style ``test`` and the held-out
+style's ``test_heldout``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 
 from partlift.datasets.cache import embedded_points_root
 from partlift.datasets.loaders import load_partnete_split as load_split
-from partlift.errors import ReadError
+from partlift.errors import ConfigError, ReadError
 from partlift.geometry.atomic import atomic_savez, atomic_write_json
 from partlift.validation import bounded, validate_config
 
@@ -46,15 +49,21 @@ METHOD_LABELS = {
     UPPER_BOUND: "(bound) fit on test",
 }
 INSTANCE_METHODS = ("partslip", "wo_weights", "wo_masks", "partstad", "ce_loss", "conf_weights")
+PARTNETE_CATEGORIES = ("Chair", "Table", "StorageFurniture", "Laptop", "Kettle", "Lamp", "Faucet", "Bottle",
+                       "Bucket", "Display", "KitchenPot")
+"""The embedded PartNetE-style categories (the default)."""
+USER_CATEGORIES = ("car", "bus", "airliner", "mountain_bike", "tricycle")
+"""The ``user`` preset: Part321 taxonomies with parts named by side, as a user would write them."""
+TEST_SETS = {"random": ("test",), "style": ("test", "test_heldout")}
+"""The test sets scored per split: the style hold-out adds the held-out style's shapes."""
 
 
 @dataclass(frozen=True)
 class BenchSettings:
     """What ``partlift bench partstad`` runs."""
 
-    categories: tuple[str, ...] = ("Chair", "Table", "StorageFurniture", "Laptop", "Kettle", "Lamp", "Faucet",
-                                   "Bottle", "Bucket", "Display", "KitchenPot")
-    """Embedded PartNetE-style categories."""
+    categories: tuple[str, ...] = PARTNETE_CATEGORIES
+    """Embedded categories (any of ``partlift shapes list``)."""
     test_shapes: int | None = bounded(None, ge=1)
     """Test shapes per category (None = all)."""
     proposer_steps: int = bounded(600, ge=0)
@@ -68,15 +77,41 @@ class BenchSettings:
     device: str = "cpu"
     """Torch device of the proposer and weight networks (``--device``; results are cached per setting,
     not per device)."""
+    methods: tuple[str, ...] = ALL_METHODS
+    """Rows to run (:data:`ALL_METHODS`), printed in that order."""
+    split: Literal["random", "style"] = "random"
+    """"random": the embedded datasets' random split; "style": the style hold-out
+    (:mod:`partlift.datasets.style_split`), scored on the in-style and the held-out test shapes."""
 
     def __post_init__(self) -> None:
         validate_config(self)
+        unknown = [m for m in self.methods if m not in ALL_METHODS]
+        if unknown or not self.methods:
+            raise ConfigError(f"BenchSettings.methods: {', '.join(map(repr, unknown)) or 'none given'}; "
+                              f"use some of {', '.join(ALL_METHODS)}")
+        object.__setattr__(self, "methods", tuple(m for m in ALL_METHODS if m in self.methods))
 
 
 def quick_settings() -> BenchSettings:
     """The <= 10-minute configuration: 2 categories, 10 test shapes, a shorter proposer training."""
     return BenchSettings(categories=("Kettle", "Chair"), test_shapes=10, proposer_steps=300, epochs=400,
                          timing_shapes=2)
+
+
+PRESETS: dict[str, Callable[[], BenchSettings]] = {
+    "full": BenchSettings,
+    "quick": quick_settings,
+    "user": lambda: BenchSettings(categories=USER_CATEGORIES, methods=("partslip", "partstad")),
+}
+"""``--preset``: every PartNetE-style category with every method (the default), the quick run, and
+the user categories (:data:`USER_CATEGORIES`) with PartSLIP and PartSTAD."""
+
+
+def preset_settings(name: str) -> BenchSettings:
+    """The settings of a preset (:data:`PRESETS`)."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+    return PRESETS[name]()
 
 
 def _is_weighted(name: str) -> bool:
@@ -182,65 +217,95 @@ def _trained_proposer(base, names: tuple[str, ...], few: list, cdir: Path, categ
     return proposer, seconds
 
 
-def _prepare_sets(base, proposer, category: str, names: tuple[str, ...], splits: tuple[list, list, list],
-                  methods: tuple[str, ...], cache_dir: Path, progress: bool) -> dict[bool, tuple[list, list, list]]:
+def _prepare_sets(base, proposer, category: str, names: tuple[str, ...], few: list, val: list,
+                  tests: dict[str, list], methods: tuple[str, ...], cache_dir: Path,
+                  progress: bool) -> dict[bool, tuple[list, list, dict[str, list]]]:
     """Rendered views, proposals and superpoints of every shape, once per voting mode.
 
     Two proposal sets: the learned proposer's thresholds for the weighted methods, its
     unweighted_thresholds for the unit-weight ones (see PartSTAD.voting_proposer). Keyed by
-    ``weighted``; each value is the (few-shot, validation, test) prepared shapes."""
+    ``weighted``; each value is the (few-shot, validation, {test set: shapes}) prepared shapes."""
     from partlift.partstad.model import PartSTAD
 
-    few, val, test = splits
-    out: dict[bool, tuple[list, list, list]] = {}
+    out: dict[bool, tuple[list, list, dict[str, list]]] = {}
     for weighted in (True, False):
         if not any(_is_weighted(m) == weighted for m in methods):
             continue
         model = PartSTAD(base if weighted else _method_config(base, "partslip"), proposer=proposer,
                          cache_dir=cache_dir, category=category, part_names=names, device=proposer.device)
-        prepared = [model.prepare(s) for s in _bar(few + val + test, progress, f"{category}: preprocess")]
-        out[weighted] = (prepared[: len(few)], prepared[len(few): len(few) + len(val)],
-                         prepared[len(few) + len(val):])
+        every = few + val + [s for shapes in tests.values() for s in shapes]
+        prepared = [model.prepare(s) for s in _bar(every, progress, f"{category}: preprocess")]
+        sets, at = {}, len(few) + len(val)
+        for key, shapes in tests.items():
+            sets[key], at = prepared[at: at + len(shapes)], at + len(shapes)
+        out[weighted] = (prepared[: len(few)], prepared[len(few): len(few) + len(val)], sets)
     return out
 
 
-def _method_rows(name: str, base, proposer, run: _CategoryRun, prepared: tuple[list, list, list], cdir: Path,
-                 cache_dir: Path, progress: bool) -> tuple[list[dict], dict]:
-    """Test predictions of one method (rows of semantic labels and, for lifting methods, instances)
-    and its fit record; fits the weight network where the method has one."""
+def _predict_rows(model, shapes: list) -> list[dict]:
+    rows = []
+    for ps in shapes:
+        pr = model.predict_prepared(ps)
+        rows.append({"semantic": pr.semantic, "ids": pr.instances.ids, "labels": pr.instances.labels,
+                     "scores": pr.instances.scores})
+    return rows
+
+
+def _method_rows(name: str, base, proposer, run: _CategoryRun, prepared: tuple[list, list, dict[str, list]],
+                 cdir: Path, cache_dir: Path, progress: bool) -> tuple[dict[str, list[dict]], dict]:
+    """Predictions of one method on every test set (rows of semantic labels and, for lifting
+    methods, instances) and its fit record; fits the weight network where the method has one (once
+    for all test sets; the :data:`UPPER_BOUND` row once per test set, on that set)."""
     from partlift.partstad.model import PartSTAD
     from partlift.partstad.satr import satr_labels
 
     t = time.perf_counter()
-    tr, va, te = prepared
-    rows = []
+    tr, va, tests = prepared
+    out: dict[str, list[dict]] = {}
     if name in ("satr", "satr_sp"):
-        for ps in te:
-            lab = satr_labels(ps.points, ps.proposals, ps.views, len(run.part_names),
-                              ps.superpoints if name == "satr_sp" else None)
-            sem = np.full(ps.num_input, -1, np.int64)
-            sem[ps.keep_index] = lab
-            rows.append({"semantic": sem})
-        return rows, {"fit_s": 0.0}
-    m = PartSTAD(_method_config(base, name), proposer=proposer, cache_dir=cache_dir, category=run.category,
-                 part_names=run.part_names, device=proposer.device)
-    m.fit([], [], progress=progress, prepared=fit_shapes(name, tr, va, te))
-    info = {"fit_s": time.perf_counter() - t, "best_epoch": m.best_epoch, "null_score": m.null_score}
-    if name == "partstad":
-        m.save(cdir / "model-partstad")
-    for ps in te:
-        pr = m.predict_prepared(ps)
-        rows.append({"semantic": pr.semantic, "ids": pr.instances.ids, "labels": pr.instances.labels,
-                     "scores": pr.instances.scores})
-    return rows, info
+        for key, te in tests.items():
+            out[key] = []
+            for ps in te:
+                lab = satr_labels(ps.points, ps.proposals, ps.views, len(run.part_names),
+                                  ps.superpoints if name == "satr_sp" else None)
+                sem = np.full(ps.num_input, -1, np.int64)
+                sem[ps.keep_index] = lab
+                out[key].append({"semantic": sem})
+        return out, {"fit_s": 0.0}
+
+    def fitted(train: list, select: list) -> PartSTAD:
+        m = PartSTAD(_method_config(base, name), proposer=proposer, cache_dir=cache_dir, category=run.category,
+                     part_names=run.part_names, device=proposer.device)
+        return m.fit([], [], progress=progress, prepared=(train, select))
+
+    info: dict[str, Any] = {}
+    if name == UPPER_BOUND:
+        for key, te in tests.items():
+            m = fitted(*fit_shapes(name, tr, va, te))
+            out[key] = _predict_rows(m, te)
+            info.setdefault("best_epoch", m.best_epoch)
+    else:
+        m = fitted(tr, va)
+        info.update(best_epoch=m.best_epoch, null_score=m.null_score)
+        if name == "partstad":
+            m.save(cdir / "model-partstad")
+        out = {key: _predict_rows(m, te) for key, te in tests.items()}
+    return out, {"fit_s": time.perf_counter() - t, **info}
 
 
-def _write_predictions(workdir: Path, name: str, run: _CategoryRun, rows: list[dict]) -> None:
-    """One PartNetE prediction folder per test shape (``partlift eval partstad`` reads them)."""
+def _set_suffix(test_set: str) -> str:
+    """File-name suffix of a test set's results: none for ``test`` (the benchmark's layout before the
+    style split), ``-<set>`` for the others."""
+    return "" if test_set == "test" else f"-{test_set}"
+
+
+def _write_predictions(workdir: Path, name: str, run: _CategoryRun, rows: list[dict], test_set: str = "test") -> None:
+    """One PartNetE prediction folder per test shape (``partlift eval partstad`` reads them):
+    ``predictions/<method>/...`` for ``test``, ``predictions-<set>/<method>/...`` for another set."""
     from partlift.metrics.eval_formats import save_partnete_prediction
 
     for sid, r in zip(run.shape_ids, rows, strict=True):
-        folder = workdir / "predictions" / name / run.category / sid
+        folder = workdir / f"predictions{_set_suffix(test_set)}" / name / run.category / sid
         if "ids" in r:
             save_partnete_prediction(folder, r["semantic"], r["ids"], r["labels"], r["scores"], run.part_names)
         else:
@@ -267,54 +332,64 @@ def _inference_timing(model_dir: Path, test: list, n: int, device: str = "cpu") 
 
 
 def _run_category(settings: BenchSettings, category: str, workdir: Path, methods: tuple[str, ...], progress: bool,
-                  log: Callable[[str], None]) -> _CategoryRun:
+                  log: Callable[[str], None]) -> dict[str, _CategoryRun]:
     """Every method on one category: load the splits, train (or reuse) the proposer, prepare the
-    shapes, fit and predict each method (results cached by fingerprint), time inference."""
+    shapes, fit and predict each method (results cached by fingerprint), time inference. Returns one
+    run per test set (:data:`TEST_SETS`); the timing is on the ``test`` run."""
     from partlift.experiments.stages import fingerprint
     from partlift.partstad.model import is_saved_model
     from partlift.partstad.superpoints import SUPERPOINT_ALGORITHM
 
-    root = embedded_points_root(category, progress)
+    root = embedded_points_root(category, progress, split=settings.split)
     few = load_split(root, "few_shot", category)
     val = load_split(root, "val", category)
-    test = load_split(root, "test", category, settings.test_shapes)
-    if not few or not test:
+    tests = {key: load_split(root, key, category, settings.test_shapes) for key in TEST_SETS[settings.split]}
+    if not few or not all(tests.values()):
         raise ReadError(f"embedded dataset {root} lacks few-shot or test shapes of {category}")
     names = tuple(few[0].part_names)
     base = _base_config(settings)
     cdir = workdir / category
     cdir.mkdir(parents=True, exist_ok=True)
-    run = _CategoryRun(category, names, [s.name for s in test], [_ground_truth(s) for s in test])
+    runs = {key: _CategoryRun(category, names, [s.name for s in te], [_ground_truth(s) for s in te])
+            for key, te in tests.items()}
     proposer, train_s = _trained_proposer(base, names, few, cdir, category, progress, log, settings.device)
     timing: dict = {"proposer_train_s": train_s}
     t = time.perf_counter()
-    prepared = _prepare_sets(base, proposer, category, names, (few, val, test), methods, workdir / "cache", progress)
+    prepared = _prepare_sets(base, proposer, category, names, few, val, tests, methods, workdir / "cache", progress)
     timing["preprocess_s"] = time.perf_counter() - t
 
-    key_common = [asdict(base), [s.name for s in few], [s.name for s in val], run.shape_ids, proposer.cache_key(),
+    test_ids = [sid for r in runs.values() for sid in r.shape_ids]
+    key_common = [asdict(base), [s.name for s in few], [s.name for s in val], test_ids, proposer.cache_key(),
                   SUPERPOINT_ALGORITHM]
     fits: dict[str, float] = {}
     for name in methods:
         fp = fingerprint(key_common + [name])
-        path = cdir / f"result-{name}.npz"
-        cached = _load_result(path, fp, len(run.shape_ids))
-        if cached is not None:
-            run.preds[name], info = cached
+        paths = {key: cdir / f"result-{name}{_set_suffix(key)}.npz" for key in runs}
+        cached = {key: _load_result(paths[key], fp, len(r.shape_ids)) for key, r in runs.items()}
+        if all(c is not None for c in cached.values()):
+            for key, c in cached.items():
+                assert c is not None  # checked above
+                runs[key].preds[name], info = c
             fits[name] = info.get("fit_s", 0.0)
             continue
         t = time.perf_counter()
-        rows, info = _method_rows(name, base, proposer, run, prepared[_is_weighted(name)], cdir, workdir / "cache",
-                                  progress)
+        rows, info = _method_rows(name, base, proposer, runs["test"], prepared[_is_weighted(name)], cdir,
+                                  workdir / "cache", progress)
         fits[name] = info["fit_s"]
-        _write_predictions(workdir, name, run, rows)  # before the result that a rerun reuses without them
-        _save_result(path, rows, {"fingerprint": fp, **info})
-        run.preds[name] = rows
+        for key, r in runs.items():
+            _write_predictions(workdir, name, r, rows[key], key)  # before the result a rerun reuses without them
+            _save_result(paths[key], rows[key], {"fingerprint": fp, **info})
+            r.preds[name] = rows[key]
         log(f"[{category}] {name}: done in {time.perf_counter() - t:.1f} s")
     timing["weights_fit_s"] = fits
     if "partstad" in methods and settings.timing_shapes > 0 and is_saved_model(cdir / "model-partstad"):
-        timing.update(_inference_timing(cdir / "model-partstad", test, settings.timing_shapes, settings.device))
-    run.timing = timing
-    return run
+        timing.update(_inference_timing(cdir / "model-partstad", tests["test"], settings.timing_shapes,
+                                        settings.device))
+    runs["test"].timing = timing
+    if settings.split == "style":
+        rule = root / "style_split" / f"{category}.json"
+        runs["test_heldout"].timing = {"style_holdout": json.loads(rule.read_text()) if rule.is_file() else None}
+    return runs
 
 
 def _bar(items, progress: bool, desc: str):
@@ -366,21 +441,26 @@ def evaluate_runs(runs: list[_CategoryRun], methods: tuple[str, ...]) -> dict:
     return out
 
 
-def run_bench(settings: BenchSettings, workdir: Path, methods: tuple[str, ...] = ALL_METHODS, progress: bool = True,
+def run_bench(settings: BenchSettings, workdir: Path, methods: tuple[str, ...] | None = None, progress: bool = True,
               log: Callable[[str], None] = print) -> dict:
-    """Train and evaluate every method on the embedded data; resumable (results cached in ``workdir``)."""
+    """Train and evaluate the methods (default ``settings.methods``) on the embedded data; resumable
+    (results cached in ``workdir``). With the style split the result also holds ``heldout`` (the
+    same tables on the held-out style's shapes) and ``style_holdout`` (the rule per category)."""
     from partlift.experiments.provenance import provenance
     from partlift.metrics.tables import json_safe
 
+    methods = settings.methods if methods is None else tuple(m for m in ALL_METHODS if m in methods)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    runs = []
+    sets: dict[str, list[_CategoryRun]] = {key: [] for key in TEST_SETS[settings.split]}
     for cat in settings.categories:
         t = time.perf_counter()
-        runs.append(_run_category(settings, cat, workdir, methods, progress, log))
-        runs[-1].timing["category_total_s"] = time.perf_counter() - t
+        for key, run in _run_category(settings, cat, workdir, methods, progress, log).items():
+            sets[key].append(run)
+        sets["test"][-1].timing["category_total_s"] = time.perf_counter() - t
         log(f"[{cat}] finished in {time.perf_counter() - t:.0f} s")
+    runs = sets["test"]
     results = evaluate_runs(runs, methods)
     timing = {r.category: r.timing for r in runs}
     inf = [r.timing["inference_s_per_shape"] for r in runs if "inference_s_per_shape" in r.timing]
@@ -395,19 +475,22 @@ def run_bench(settings: BenchSettings, workdir: Path, methods: tuple[str, ...] =
         "preprocess_s": float(np.mean([r.timing["preprocess_s"] for r in runs])),
         "per_category": timing,
     }
-    return json_safe({"settings": asdict(settings), "methods": results, "timing": summary,
-                      "workdir": str(workdir), "provenance": provenance(settings.seed)})
+    out = {"settings": asdict(settings), "methods": results, "timing": summary, "workdir": str(workdir),
+           "provenance": provenance(settings.seed)}
+    if "test_heldout" in sets:
+        out["heldout"] = {"methods": evaluate_runs(sets["test_heldout"], methods)}
+        out["style_holdout"] = {r.category: r.timing.get("style_holdout") for r in sets["test_heldout"]}
+    return json_safe(out)
 
 
 def _pct(v) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
 
 
-def format_bench(result: dict) -> str:
-    """Table 1 (mIoU), Table 2 (part-aware mAP50), Table 3 (part-agnostic mAP50) and timings."""
+def _method_tables(methods: dict, suffix: str = "") -> list[str]:
+    """Tables 1-3 of one test set's ``methods`` entry."""
     from partlift.metrics.tables import format_rows
 
-    methods = result["methods"]
     cats = list(next(iter(methods.values()))["per_category"]) if methods else []
     out = []
     for title, key, keep in (("Table 1: semantic segmentation, mIoU (%)", "miou", ALL_METHODS),
@@ -419,7 +502,72 @@ def format_bench(result: dict) -> str:
         rows = [[METHOD_LABELS.get(m, m), _pct(methods[m][key])] + [_pct(methods[m]["per_category"][c][key])
                                                                     for c in cats]
                 for m in keep if m in methods]
-        out += [title, format_rows(header, rows), ""]
+        if rows:
+            out += [title + suffix, format_rows(header, rows), ""]
+    return out
+
+
+def format_per_part(methods: dict, title: str = "Per-part IoU (%)") -> str:
+    """One table per category: a row per part, a column per method (mean IoU over the test shapes
+    holding the part; ``-`` where no test shape has it)."""
+    from partlift.metrics.tables import format_rows
+
+    if not methods:
+        return ""
+    order = [m for m in ALL_METHODS if m in methods]
+    out = [title]
+    for cat in next(iter(methods.values()))["per_category"]:
+        per_part = {m: methods[m]["per_category"][cat].get("per_part_miou") or {} for m in order}
+        parts = list(per_part[order[0]])
+        if not parts:
+            continue
+        rows = [[p] + [_pct(per_part[m].get(p)) for m in order] for p in parts]
+        rows.append(["mean"] + [_pct(methods[m]["per_category"][cat]["miou"]) for m in order])
+        out += [format_rows([cat] + [METHOD_LABELS.get(m, m) for m in order], rows), ""]
+    return "\n".join(out)
+
+
+def format_style_holdout(result: dict) -> str:
+    """Per category: the held-out style and each method's mIoU on the in-style test shapes, on the
+    held-out style's shapes, and the drop (in-style minus held-out), with the mean over categories."""
+    from partlift.metrics.tables import format_rows
+
+    ins, outs = result["methods"], result["heldout"]["methods"]
+    order = [m for m in ALL_METHODS if m in ins and m in outs]
+    cats = list(ins[order[0]]["per_category"]) if order else []
+    rules = result.get("style_holdout", {})
+
+    def rule(c: str) -> str:
+        r = rules.get(c)
+        return f"{r['key']}={str(r['value']).lower() if isinstance(r['value'], bool) else r['value']}" if r else "?"
+
+    def cells(a, b) -> list[str]:
+        drop = None if a is None or b is None else a - b
+        return [_pct(a), _pct(b), _pct(drop)]
+
+    header = ["category", "held out"] + [f"{METHOD_LABELS.get(m, m)} {k}" for m in order
+                                         for k in ("in-style", "held-out", "drop")]
+    rows = [[c, rule(c)] + [x for m in order for x in cells(ins[m]["per_category"][c]["miou"],
+                                                            outs[m]["per_category"][c]["miou"])] for c in cats]
+    rows.append(["mean", ""] + [x for m in order for x in cells(ins[m]["miou"], outs[m]["miou"])])
+    title = "Style hold-out: mIoU (%) on the in-style test shapes and on the held-out style"
+    return title + "\n" + format_rows(header, rows)
+
+
+def format_bench(result: dict, per_part: bool = True) -> str:
+    """Table 1 (mIoU), Table 2 (part-aware mAP50), Table 3 (part-agnostic mAP50), per-part IoU and
+    timings; with the style split the same tables on the held-out style and the hold-out summary."""
+    from partlift.metrics.tables import format_rows
+
+    methods = result["methods"]
+    out = _method_tables(methods)
+    if per_part:
+        out += [format_per_part(methods)]
+    if "heldout" in result:
+        out += _method_tables(result["heldout"]["methods"], " - held-out style")
+        if per_part:
+            out += [format_per_part(result["heldout"]["methods"], "Per-part IoU (%) - held-out style")]
+        out += [format_style_holdout(result), ""]
     t = result["timing"]
     out.append("Time (s)")
     rows = [["inference per shape (no cache)", f"{t['inference_s_per_shape']:.2f}" if t["inference_s_per_shape"]

@@ -60,3 +60,14 @@ def mirror_label_map(part_names: Sequence[str], swaps: Mapping[str, str] = MIRRO
             return None
         perm[i] = index[m]
     return perm
+
+
+def has_sided_pairs(part_names: Sequence[str]) -> bool:
+    """Whether some part's left/right or front/back counterpart is also a part of the taxonomy.
+
+    Only then do names tell parts apart by side (``wheel_front_left`` vs ``wheel_front_right``); a
+    lone side word is a part's own name (a chair's ``back`` is its backrest, not a side).
+    """
+    names = set(part_names)
+    return any(swap_tokens(n, TURN_Y_180) in names - {n} or swap_tokens(n, MIRROR_X) in names - {n}
+               for n in part_names)

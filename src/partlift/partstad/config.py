@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from partlift.geometry.part_names import has_sided_pairs
 from partlift.render.camera import PARTSLIP_VIEWS
 from partlift.validation import bounded, validate_config
 from partlift.validation import config_from_dict as config_from_dict  # re-exported: the one JSON loader
@@ -99,6 +101,19 @@ class VotingConfig:
     instance_membership: Literal["box", "mask"] = "box"
     """Proposal membership compared when merging superpoints into instances: "box" (PartSLIP's
     in-box ratios; chosen on the validation split, docs/PARTSTAD.md) or "mask"."""
+    split_superpoints: Literal["auto", "on", "off"] = "auto"
+    """Split superpoints that straddle parts along the 2D proposals (docs/PARTSTAD.md, "Superpoints
+    split by the proposals"): every point gets the label its proposals vote for, smoothed over its
+    nearest neighbours, and a label held by at least ``split_share`` of a superpoint's points becomes
+    a superpoint of its own. "auto": the model is fitted both ways and keeps the split only if it
+    raises the validation mIoU (no validation shapes: off); "on" / "off" force it."""
+    split_share: float = bounded(0.05, gt=0, le=1)
+    """Smallest share of a superpoint's points (and at least ``split_min_points``) a label needs to
+    be split off (chosen on the car validation shapes: 0.05 / 0.1 / 0.2 gave 57.0 / 55.0 / 50.6)."""
+    split_min_points: int = bounded(10, ge=1)
+    """Smallest piece split off a superpoint (PartSLIP's smallest superpoint is 11 points)."""
+    split_neighbours: int = bounded(10, ge=0)
+    """Neighbours whose point labels smooth a point's own (majority vote; 0 = no smoothing)."""
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -230,9 +245,24 @@ class LearnedProposerConfig:
     """Keep at most this many proposals per view (highest score first)."""
     seed: int = bounded(0, ge=0)
     """Seed of the render sampling, augmentation and initialisation."""
+    frame_channels: Literal["auto", "on", "off"] = "auto"
+    """Three more input channels: the object-frame coordinates (x, y, z, unit-sphere normalised) of
+    the point owning each pixel. A part named by side (``wheel_front_left``) is defined in the object
+    frame (docs/CONVENTIONS.md), which view-relative inputs (colour, camera-frame normals, depth)
+    only show through the object's facing direction; a car's side views look alike whichever way it
+    faces, and without the frame the network never learns the sides (docs/PARTSTAD.md, "Parts named
+    by side"). "auto": on when some part's side counterpart is also a part (``door_left`` and
+    ``door_right``; :func:`partlift.geometry.part_names.has_sided_pairs`), else off, so the PartNetE
+    categories keep the 5 geometry channels (a chair's lone ``back`` is a backrest, not a side)."""
 
     def __post_init__(self) -> None:
         validate_config(self)
+
+    def uses_frame(self, part_names: Sequence[str]) -> bool:
+        """Whether a proposer for ``part_names`` gets the object-frame channels (``frame_channels``)."""
+        if self.frame_channels != "auto":
+            return self.frame_channels == "on"
+        return has_sided_pairs(part_names)
 
     def training_settings(self) -> dict:
         """The fields that affect training (a trained network is valid for any value of the rest)."""

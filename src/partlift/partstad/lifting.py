@@ -199,6 +199,26 @@ def superpoint_scores(graph: LiftGraph, weights: torch.Tensor | np.ndarray | Non
     return cells.view(k, c) / denom[:, None]
 
 
+def point_votes(incidence: Incidence, props: Proposals, views: ShapeViews, num_labels: int) -> np.ndarray:
+    """(N, C) float64 per-point label votes: for every view that sees the point, the best score of a
+    proposal of that label holding it (0 if none), averaged over those views (Eq. 1 for a single
+    point, with the proposals' scores as weights). Points no view sees get 0."""
+    n = views.visible.shape[1]
+    out = np.zeros(n * num_labels, dtype=np.float64)
+    ent_prop = incidence.proposal_of_entry()
+    if len(ent_prop):
+        pt = incidence.points
+        key = (props.view[ent_prop].astype(np.int64) * n + pt) * num_labels + props.label[ent_prop]
+        order = np.argsort(key, kind="stable")
+        key, score = key[order], props.score[ent_prop][order].astype(np.float64)
+        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        best = np.maximum.reduceat(score, start)
+        cell = key[start] % (n * num_labels)  # (point, label), the view dropped
+        np.add.at(out, cell, best)
+    seen = views.visible.sum(0).astype(np.float64)
+    return out.reshape(n, num_labels) / np.maximum(seen, 1.0)[:, None]
+
+
 def superpoint_ratios(
     incidence: Incidence, props: Proposals, views: ShapeViews, superpoints: np.ndarray, num_superpoints: int
 ) -> np.ndarray:

@@ -125,6 +125,9 @@ class PartSTAD:
         self.null = torch.nn.Parameter(torch.tensor(float(self.config.train.null_init), device=self.device))
         self.history: list[dict] = []
         self.best_epoch = -1
+        self.split_superpoints = self.config.voting.split_superpoints == "on"
+        """Whether superpoints are split along the proposals (set by :meth:`fit`; see
+        ``VotingConfig.split_superpoints``)."""
         self._pre: Preprocessor | None = None
         self._pre_source: Proposer | None = None
 
@@ -144,6 +147,14 @@ class PartSTAD:
 
     def _partslip_mode(self) -> bool:
         return self.config.weights == "none"
+
+    def _shape(self, ps: PreparedShape) -> PreparedShape:
+        """``ps`` as this model lifts it: with its superpoints split along the proposals if
+        :attr:`split_superpoints`."""
+        if not self.split_superpoints:
+            return ps
+        vc = self.config.voting
+        return ps.split_by_proposals(self.num_parts, vc.split_share, vc.split_min_points, vc.split_neighbours)
 
     def _lift_args(self) -> tuple[bool, int, float | None]:
         if self._partslip_mode():
@@ -219,11 +230,28 @@ class PartSTAD:
             self.part_names, [ps.labels for ps in train_ps if ps.labels is not None], vc.small_parts,
             vc.small_part_share, PARTNETE_PART_NAMES)
         log(f"preprocessed {len(train_ps)} + {len(val_ps)} shapes in {time.perf_counter() - t0:.1f} s")
-        if self.config.weights == "none":
-            self.history, self.best_epoch = [], 0
-            return self
-        with torch_threads(), torch.device(self.device):
-            self._fit_weights(train_ps, val_ps, progress, log)
+        mode = self.config.voting.split_superpoints
+        labelled_val = any(ps.labels is not None for ps in val_ps)
+        choices = [mode == "on"] if mode != "auto" or not labelled_val else [False, True]
+        fits = []
+        for split in choices:
+            self.split_superpoints = split
+            tr, va = [self._shape(ps) for ps in train_ps], [self._shape(ps) for ps in val_ps]
+            if self.config.weights == "none":
+                self.history, self.best_epoch = [], 0
+                val_ts = [self._train_shape(ps) for ps in va if ps.labels is not None]
+                score = self._eval_miou(val_ts) if val_ts else None
+            else:
+                with torch_threads(), torch.device(self.device):
+                    score = self._fit_weights(tr, va, progress, log)
+            fits.append((score, split, self._state(), self.history, self.best_epoch))
+        if len(fits) > 1:
+            # the split is kept only if it does better on the validation shapes
+            best = max(fits, key=lambda f: (f[0] if f[0] is not None else -np.inf, not f[1]))
+            _, self.split_superpoints, state, self.history, self.best_epoch = best
+            self._set_state(state)
+            log(f"superpoints split along the proposals: {'yes' if self.split_superpoints else 'no'} "
+                f"(val mIoU {fits[0][0]:.4f} unsplit, {fits[1][0]:.4f} split)")
         return self
 
     def _train_shape(self, ps: PreparedShape) -> _TrainShape:
@@ -268,7 +296,9 @@ class PartSTAD:
         return mriou_loss(p[:, 1:], ts.soft[:, 1:], ts.sizes)
 
     def _fit_weights(self, train_ps: Sequence[PreparedShape], val_ps: Sequence[PreparedShape], progress: bool,
-                     log: Callable[[str], None]) -> None:
+                     log: Callable[[str], None]) -> float | None:
+        """Fit the weights (and the null score); returns the kept epoch's validation mIoU (None
+        without validation shapes)."""
         tc = self.config.train
         if tc.loss not in ("mriou", "ce"):
             raise ValueError(f"unknown loss {tc.loss!r}; use 'mriou' or 'ce'")
@@ -316,9 +346,10 @@ class PartSTAD:
         if select_on:
             self._set_state(best[1])
             log(f"best epoch {self.best_epoch} (val mIoU {best[0]:.4f}); null score {float(self.null.detach()):.3f}")
-        else:
-            self.best_epoch = tc.epochs
-            log(f"no validation shapes: kept the last epoch; null score {float(self.null.detach()):.3f}")
+            return float(best[0])
+        self.best_epoch = tc.epochs
+        log(f"no validation shapes: kept the last epoch; null score {float(self.null.detach()):.3f}")
+        return None
 
     def _state(self) -> dict:
         return {"null": self.null.detach().clone(), "net": copy.deepcopy(self.net.state_dict()) if self.net else None}
@@ -379,6 +410,7 @@ class PartSTAD:
 
     def predict_prepared(self, ps: PreparedShape, instances: bool = True) -> Prediction:
         """Segment an already preprocessed shape."""
+        ps = self._shape(ps)  # the split's seconds are its own stage, "split"
         t = time.perf_counter()
         ts = self._train_shape(ps)
         with torch.no_grad(), torch_threads(), torch.device(self.device):
@@ -429,7 +461,7 @@ class PartSTAD:
             "format": MODEL_FORMAT, "version": MODEL_VERSION, "category": self.category,
             "part_names": list(self.part_names), "small_parts": None if self.small_parts is None else
             list(self.small_parts), "best_epoch": self.best_epoch, "null_score": float(self.null.detach()),
-            "history": self.history,
+            "split_superpoints": self.split_superpoints, "history": self.history,
         }
         atomic_write_json(path / "model.json", meta, indent=2)
         return path
@@ -460,6 +492,7 @@ class PartSTAD:
         m.history, m.best_epoch = meta.get("history", []), meta.get("best_epoch", -1)
         small = meta.get("small_parts")  # absent in models saved before it was derived from data
         m.small_parts = None if small is None else tuple(str(n) for n in small)
+        m.split_superpoints = bool(meta.get("split_superpoints", False))  # absent: saved before the split existed
         wfile = path / "weights.pt"
         st = load_torch_checkpoint(wfile, what="PartSTAD weights", keys=("null", "net", "feature_dim"))
         if not isinstance(st["null"], torch.Tensor) or st["null"].numel() != 1:

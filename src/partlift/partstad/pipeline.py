@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +27,13 @@ from partlift.partstad.lifting import (
     LiftGraph,
     build_lift_graph,
     not_whole_object,
+    point_votes,
     proposal_incidence,
     superpoint_ratios,
 )
 from partlift.partstad.normals import estimate_normals
 from partlift.partstad.proposals.base import Proposals, Proposer
-from partlift.partstad.superpoints import SUPERPOINT_ALGORITHM, compute_superpoints
+from partlift.partstad.superpoints import SUPERPOINT_ALGORITHM, compute_superpoints, split_superpoints
 from partlift.partstad.views import ShapeViews, render_views, view_cameras
 
 
@@ -132,6 +133,22 @@ class PreparedShape:
             ratios = superpoint_ratios(inc, self.proposals, self.views, self.superpoints, self.num_superpoints)
             self._lift[key] = LiftInputs(inc, graph, keep, ratios)
             self.timings["lift"] = self.timings.get("lift", 0.0) + time.perf_counter() - t
+        return self._lift[key]
+
+    def split_by_proposals(self, num_labels: int, share: float, min_points: int, k: int) -> PreparedShape:
+        """This shape with its superpoints split along its proposals
+        (:func:`~partlift.partstad.superpoints.split_superpoints` of the per-point mask votes,
+        :func:`~partlift.partstad.lifting.point_votes`); memoised, the shape itself is unchanged."""
+        key = ("split", num_labels, share, min_points, k)
+        if key not in self._lift:
+            t = time.perf_counter()
+            inc = proposal_incidence(self.proposals, self.views, use_masks=True)
+            votes = point_votes(inc, self.proposals, self.views, num_labels)
+            voted = np.where(votes.max(1) > 0, votes.argmax(1), -1)
+            sp = split_superpoints(self.points, self.superpoints, voted, share, min_points, k)
+            timings = dict(self.timings)
+            timings["split"] = time.perf_counter() - t
+            self._lift[key] = replace(self, superpoints=sp, timings=timings, _lift={})
         return self._lift[key]
 
     def drop_images(self) -> None:

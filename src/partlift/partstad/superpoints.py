@@ -144,6 +144,52 @@ def compute_superpoints(
     return relabel_by_first_occurrence(comp)
 
 
+def smooth_labels(points: np.ndarray, labels: np.ndarray, k: int, tree: cKDTree | None = None) -> np.ndarray:
+    """(N,) int64: the most frequent label >= 0 among each point and its ``k`` nearest neighbours
+    (ties: the smaller label; -1 where none has one). ``k = 0`` returns ``labels``."""
+    lab = np.asarray(labels, dtype=np.int64)
+    if k <= 0 or len(lab) < 2 or lab.max(initial=-1) < 0:
+        return lab.copy()
+    tree = tree if tree is not None else cKDTree(np.asarray(points, np.float64))
+    _, nn = tree.query(np.asarray(points, np.float64), k=min(k, len(lab) - 1) + 1)
+    near = lab[nn]
+    counts = np.stack([(near == c).sum(1) for c in range(int(lab.max()) + 1)], axis=1)
+    return np.where(counts.max(1) > 0, counts.argmax(1), -1).astype(np.int64)
+
+
+def split_superpoints(points: np.ndarray, superpoints: np.ndarray, point_labels: np.ndarray, share: float = 0.05,
+                      min_points: int = 10, k: int = 10) -> np.ndarray:
+    """Split the superpoints whose points are voted into different parts.
+
+    ``point_labels`` (N,) int64 are per-point labels (-1 = none), smoothed first
+    (:func:`smooth_labels` over ``k`` neighbours). In each superpoint, every label held by at least
+    ``max(min_points, share * size)`` of its points is a group; a superpoint with two or more groups
+    is cut into them, each of its points joining the group of its nearest grouped point (so points
+    without a label, e.g. seen in no view, follow their neighbours). Returns (N,) int64 ids numbered
+    by first occurrence.
+    """
+    p = np.asarray(points, dtype=np.float64)
+    sp = np.asarray(superpoints, dtype=np.int64)
+    lab = smooth_labels(p, point_labels, k)
+    out = sp.copy()
+    nxt = int(sp.max()) + 1 if len(sp) else 0
+    ptr, order = superpoint_members(sp)
+    for s in range(len(ptr) - 1):
+        idx = order[ptr[s]:ptr[s + 1]]
+        own = lab[idx]
+        held = np.bincount(own[own >= 0]) if (own >= 0).any() else np.zeros(0, np.int64)
+        groups = np.flatnonzero(held >= max(min_points, share * len(idx)))
+        if len(groups) < 2:
+            continue
+        grouped = np.isin(own, groups)
+        _, j = cKDTree(p[idx[grouped]]).query(p[idx])
+        piece = own[grouped][j]
+        for g in groups[1:]:
+            out[idx[piece == g]] = nxt
+            nxt += 1
+    return relabel_by_first_occurrence(out)
+
+
 def superpoint_members(superpoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CSR membership of superpoints: points of superpoint k are ``order[ptr[k]:ptr[k+1]]``.
 

@@ -76,36 +76,48 @@ def instance_boundaries(inst: np.ndarray) -> np.ndarray:
 
 
 GEOMETRY_CHANNELS = 5
+"""View-relative geometry channels: camera-frame normal (3), depth, foreground."""
+FRAME_CHANNELS = 3
+"""Object-frame coordinates (x, y, z) appended when the proposer uses the frame."""
+FRAME_X = GEOMETRY_CHANNELS
+"""Index of the object-frame x channel (negated in a mirrored image)."""
 
 
-def geometry_channels(point_index: np.ndarray, camera: Camera, points: np.ndarray, normals: np.ndarray) -> np.ndarray:
+def geometry_channels(point_index: np.ndarray, camera: Camera, points: np.ndarray, normals: np.ndarray,
+                      frame: bool = False) -> np.ndarray:
     """(H, W, 5) float32 per-pixel [camera-frame normal turned to face the camera (3), depth minus
-    the camera's distance to the origin, foreground] from a view's pixel owners."""
+    the camera's distance to the origin, foreground] from a view's pixel owners; with ``frame``
+    (H, W, 8): then the owner's object-frame coordinates (x, y, z) as given (unit-sphere normalised)."""
     fg = point_index >= 0
     idx = np.maximum(point_index, 0)
-    pc = camera.to_camera(points[idx.reshape(-1)]).reshape(*idx.shape, 3)
+    own = np.asarray(points, np.float64)[idx.reshape(-1)]
+    pc = camera.to_camera(own).reshape(*idx.shape, 3)
     n = (np.asarray(normals, np.float64)[idx.reshape(-1)] @ camera.rotation.T).reshape(*idx.shape, 3)
     flip = np.einsum("hwk,hwk->hw", n, pc) > 0  # facing away from the camera (which sits at the origin)
     n = np.where(flip[..., None], -n, n)
     depth = np.clip(pc[..., 2] - np.linalg.norm(camera.center), -1.5, 1.5)
-    out = np.concatenate([n, depth[..., None], np.ones_like(depth)[..., None]], axis=-1)
+    parts = [n, depth[..., None], np.ones_like(depth)[..., None]]
+    if frame:
+        parts.append(own.reshape(*idx.shape, 3))
+    out = np.concatenate(parts, axis=-1)
     return np.where(fg[..., None], out, 0.0).astype(np.float32)
 
 
 def network_input(images: np.ndarray, geometry: np.ndarray) -> torch.Tensor:
-    """(B, H, W, 3) uint8 RGB + (B, H, W, 5) geometry -> (B, 8, H, W) float network input."""
+    """(B, H, W, 3) uint8 RGB + (B, H, W, G) geometry -> (B, 3 + G, H, W) float network input."""
     rgb = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
     geo = torch.from_numpy(np.ascontiguousarray(geometry)).permute(0, 3, 1, 2).float()
     return torch.cat([rgb, geo], dim=1)
 
 
 def render_training_view(
-    src: _Source, rng: np.random.Generator, view_config: ViewConfig, fixed_views: Sequence[tuple[float, float]]
+    src: _Source, rng: np.random.Generator, view_config: ViewConfig, fixed_views: Sequence[tuple[float, float]],
+    frame: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One training render with a random camera, point dropout and splat size (appearance is
     randomised later, per batch, by :func:`augment_batch`). Returns the image (H, W, 3) uint8 on
-    white, geometry (H, W, 5) float32 (:func:`geometry_channels`), classes (H, W) int64 and
-    instance boundaries (H, W) bool."""
+    white, geometry (H, W, 5) float32 (:func:`geometry_channels`; 8 channels with ``frame``),
+    classes (H, W) int64 and instance boundaries (H, W) bool."""
     from partlift.render.splat import splat_points
 
     s = view_config.image_size
@@ -130,7 +142,7 @@ def render_training_view(
     lab = src.labels[owner]
     classes = np.where(bg, 0, np.where(lab >= 0, lab + 2, 1))
     inst = np.where(bg, -1, src.inst[owner])
-    geo = geometry_channels(np.where(bg, -1, owner), cam, src.points, src.normals)
+    geo = geometry_channels(np.where(bg, -1, owner), cam, src.points, src.normals, frame)
     return res.image[0], geo, classes, instance_boundaries(inst)
 
 
@@ -143,7 +155,8 @@ def augment_batch(rgb: torch.Tensor, geo: torch.Tensor, rng: np.random.Generator
     (0.1); a horizontal flip with p 0.5 is returned for the caller to apply.
 
     Args:
-        rgb: (B, 3, H, W) float in [0, 1]; geo: (B, 5, H, W) geometry channels.
+        rgb: (B, 3, H, W) float in [0, 1]; geo: (B, G, H, W) geometry channels (normals first,
+            foreground fifth).
     Returns:
         (B, 3, H, W) RGB and a flip flag per image (B,) bool.
     """
@@ -196,6 +209,7 @@ class LearnedProposer:
         self.config = config or LearnedProposerConfig()
         self.view_config = view_config or ViewConfig()
         self.min_area_px = int(min_area_px)
+        self.frame = self.config.uses_frame(self.part_names)
         torch.manual_seed(self.config.seed)
         self.net = self._new_net()
         self.net.eval()
@@ -264,24 +278,25 @@ class LearnedProposer:
     def _new_net(self) -> ProposalNet:
         # built on the CPU, then moved: the seeded initial weights are the same on every device
         with torch.device("cpu"):
-            net = ProposalNet(len(self.part_names), self.config.width, self.config.depth, GEOMETRY_CHANNELS)
+            net = ProposalNet(len(self.part_names), self.config.width, self.config.depth,
+                              GEOMETRY_CHANNELS + FRAME_CHANNELS * self.frame)
         return net.to(self.device)
 
     def _render_pool(self, sources, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``train_views`` renders of every shape: RGB (M, H, W, 3) uint8, geometry (M, H, W, 5)
+        """``train_views`` renders of every shape: RGB (M, H, W, 3) uint8, geometry (M, H, W, G)
         float16, classes (M, H, W) int16, boundaries (M, H, W) bool."""
         out: list[list[np.ndarray]] = [[], [], [], []]
         for src in sources:
             for _ in range(self.config.train_views):
-                for lst, a in zip(out, render_training_view(src, rng, self.view_config, self.view_config.views),
-                                  strict=True):
+                for lst, a in zip(out, render_training_view(src, rng, self.view_config, self.view_config.views,
+                                                            self.frame), strict=True):
                     lst.append(a)
         return (np.stack(out[0]), np.stack(out[1]).astype(np.float16), np.stack(out[2]).astype(np.int16),
                 np.stack(out[3]))
 
     def _batch(self, pool, rng, n):
         """A batch from the render pool with random appearance and mirroring: network input
-        (n, 8, H, W), classes (n, H, W), boundaries (n, H, W)."""
+        (n, 3 + G, H, W), classes (n, H, W), boundaries (n, H, W)."""
         idx = rng.choice(len(pool[0]), size=n, replace=len(pool[0]) < n)
         with torch.device("cpu"):  # augmentation on the CPU: identical batches on every device
             return self._cpu_batch(pool, idx, rng)
@@ -297,6 +312,8 @@ class LearnedProposer:
             flip = torch.zeros_like(flip)
         geo = _flip(geo, flip)
         geo[:, 0] = torch.where(flip[:, None, None], -geo[:, 0], geo[:, 0])  # mirrored normals
+        if self.frame:  # the mirrored object is the reflection across its x = 0 plane
+            geo[:, FRAME_X] = torch.where(flip[:, None, None], -geo[:, FRAME_X], geo[:, FRAME_X])
         if perm is not None and (perm != np.arange(len(perm))).any():
             # a mirrored object shows its left parts on the right: swap left/right labels too
             lut = torch.from_numpy(np.concatenate([[0, 1], perm + 2]))  # classes: 0 background, 1 unlabelled
@@ -306,7 +323,7 @@ class LearnedProposer:
     # ------------------------------------------------------------------------------ inference
     def predict_maps(self, images: np.ndarray, geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor,
                                                                               torch.Tensor]:
-        """(V, H, W, 3) uint8 + (V, H, W, 5) geometry -> class probabilities (V, C+2, H, W), boundary
+        """(V, H, W, 3) uint8 + (V, H, W, G) geometry -> class probabilities (V, C+2, H, W), boundary
         probabilities (V, H, W), decoder features, bottleneck."""
         x = network_input(images, geometry).to(self.device)
         with torch.no_grad(), torch_threads(), torch.device(self.device):
@@ -315,10 +332,10 @@ class LearnedProposer:
                 out.features.cpu(), out.bottleneck.cpu())
 
     def view_geometry(self, views: ShapeViews, shape: PartPointCloud) -> np.ndarray:
-        """(V, H, W, 5) geometry channels of the views (normals estimated if the shape has none)."""
+        """(V, H, W, G) geometry channels of the views (normals estimated if the shape has none)."""
         normals = shape.normals if shape.normals is not None else estimate_normals(shape.points)
         pts = np.asarray(shape.points, np.float64)
-        return np.stack([geometry_channels(views.point_index[v], views.cameras[v], pts, normals)
+        return np.stack([geometry_channels(views.point_index[v], views.cameras[v], pts, normals, self.frame)
                          for v in range(views.num_views)])
 
     def propose(self, views: ShapeViews, shape: PartPointCloud) -> Proposals:
@@ -430,7 +447,8 @@ class LearnedProposer:
         (path / "proposer.json").unlink(missing_ok=True)
         atomic_torch_save({k: v.cpu() for k, v in self.net.state_dict().items()}, path / "proposal_net.pt")
         meta = {"kind": "learned", "part_names": list(self.part_names), "config": asdict(self.config),
-                "min_area_px": self.min_area_px, "trained": self.trained, "loss_history": self.history}
+                "min_area_px": self.min_area_px, "trained": self.trained, "loss_history": self.history,
+                "frame_channels": self.frame}
         atomic_write_json(path / "proposer.json", meta, indent=None)
 
     def load_state(self, path) -> None:
@@ -443,6 +461,8 @@ class LearnedProposer:
         except (OSError, ValueError) as exc:
             raise ReadError(f"cannot read {path / 'proposer.json'}: {exc}") from None
         self.config = config_from_dict(LearnedProposerConfig, meta["config"], where=path / "proposer.json")
+        # proposers saved before the object-frame channels existed have none
+        self.frame = bool(meta.get("frame_channels", False))
         self.net = self._new_net()
         weights = path / "proposal_net.pt"
         state = load_torch_checkpoint(weights, what="proposal network")
