@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,22 @@ def test_rerun_reuses_and_seed_changes_the_split(mesh_folder: Path, tmp_path: Pa
     generate_points_dataset(_config(mesh_folder), tmp_path / "pts", progress=False, log=None)
     assert [f.stat().st_mtime_ns for f in files] == stamps
     assert _config(mesh_folder, 0).shapes() != _config(mesh_folder, 3).shapes()
+
+
+def test_rerun_after_the_folder_changed_is_refused(mesh_folder: Path, tmp_path: Path):
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(mesh_folder, folder)
+    cfg = replace(_config(folder), n_test=1)
+    root = generate_points_dataset(cfg, tmp_path / "pts", progress=False, log=None)
+    sources = json.loads((root / "manifests" / "my_kettles.json").read_text())["sources"]
+    assert sorted(sources) == sorted(p.name for p in folder.glob("*.obj"))
+    generate_points_dataset(cfg, tmp_path / "pts", progress=False, log=None)  # unchanged: reused
+    edited = folder / "kettle_3.obj"
+    edited.write_text(edited.read_text() + "\n# edited\n")
+    with pytest.raises(PartliftError, match=r"other input files \(kettle_3.obj changed"):
+        generate_points_dataset(cfg, tmp_path / "pts", progress=False, log=None)
 
 
 def _cli(argv: list[str], capsys) -> tuple[int, str]:

@@ -146,7 +146,10 @@ class Manifest:
     items :meth:`is_done` found with a missing or damaged file (they are made again).
     """
 
-    def __init__(self, path: str | os.PathLike, kind: str, config: dict, seed: int, root=None):
+    def __init__(self, path: str | os.PathLike, kind: str, config: dict, seed: int, root=None,
+                 sources: dict[str, dict] | None = None):
+        """``sources``: {name: {sha256, ...}} of the user's input files (a ``--meshes`` folder); a
+        rerun whose inputs differ is refused, so a dataset never mixes shapes of two folder states."""
         self.path = Path(path)
         self.root = Path(root) if root is not None else self.path.parent
         self.data: dict = {
@@ -159,6 +162,8 @@ class Manifest:
             "complete": False,
             "items": {},
         }
+        if sources is not None:
+            self.data["sources"] = sources
         self._last_write = 0.0
         self.damaged: list[str] = []
         self.checked = 0
@@ -173,6 +178,13 @@ class Manifest:
                         f"{self.root} holds a dataset generated with a different configuration or format "
                         f"version; use another output folder or delete it ({self.path})"
                     )
+                old_sources = old.get("sources")
+                if sources is not None and old_sources is not None and old_sources != sources:
+                    changed = sorted(k for k in set(sources) | set(old_sources) if sources.get(k) != old_sources.get(k))
+                    raise PartliftError(
+                        f"{self.root} was generated from other input files ({', '.join(changed[:3])}"
+                        f"{' ...' if len(changed) > 3 else ''} changed, added or removed since); "
+                        "use another output folder or delete it")
                 self.data["items"] = dict(old.get("items", {}))
 
     @property

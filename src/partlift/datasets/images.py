@@ -49,6 +49,7 @@ from partlift.datasets.shape_source import (
     generate_shape,
     load_generator,
     mesh_folder_paths,
+    mesh_folder_sources,
     normalised_mesh,
     shuffled_mesh_numbers,
 )
@@ -330,7 +331,8 @@ def generate_image_dataset(
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     cfg = config.to_dict()
-    manifest = Manifest(root / "manifest.json", "images", cfg, config.seed)
+    sources = mesh_folder_sources(config.meshes, config.template) if config.meshes else None
+    manifest = Manifest(root / "manifest.json", "images", cfg, config.seed, sources=sources)
     write_json_atomic(root / "config.json", cfg)
     shapes = config.shapes()
     write_json_atomic(

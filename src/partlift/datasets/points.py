@@ -50,6 +50,7 @@ from partlift.datasets.shape_source import (
     generate_shape,
     load_generator,
     mesh_folder_paths,
+    mesh_folder_sources,
     shape_part_names,
     shuffled_mesh_numbers,
 )
@@ -310,7 +311,9 @@ def generate_points_dataset(
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     cfg = config.to_dict()
-    manifest = Manifest(root / "manifests" / f"{config.category}.json", "points", cfg, config.seed, root=root)
+    sources = mesh_folder_sources(config.meshes) if config.meshes else None
+    manifest = Manifest(root / "manifests" / f"{config.category}.json", "points", cfg, config.seed, root=root,
+                        sources=sources)
     manifest.data["category"] = config.category
     manifest.data["part_names"] = _category_parts(config)
     write_json_atomic(root / "configs" / f"{config.category}.json", cfg)

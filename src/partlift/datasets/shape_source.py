@@ -45,6 +45,23 @@ def mesh_folder_paths(folder: str) -> tuple[str, ...]:
         raise ReadError(f"--meshes: {exc}") from exc
 
 
+def mesh_folder_sources(folder: str, template: str | None = None) -> dict[str, dict]:
+    """{file name: {"sha256", "labels_sha256" (None without a sidecar)}} of every mesh of a user's
+    ``--meshes`` folder (and ``template:<name>`` for the ``--template`` mesh): the inputs a dataset
+    records in its manifest, so a rerun after the folder changed is refused."""
+    from partlift.datasets.generation import sha256_file
+    from partlift.geometry.io import sidecar_path
+
+    def entry(path: Path) -> dict:
+        side = sidecar_path(path)
+        return {"sha256": sha256_file(path), "labels_sha256": sha256_file(side) if side.is_file() else None}
+
+    out = {Path(p).name: entry(Path(p)) for p in mesh_folder_paths(folder)}
+    if template:
+        out[f"template:{Path(template).name}"] = entry(Path(template))
+    return out
+
+
 def shuffled_mesh_numbers(n: int, seed: int) -> list[int]:
     """Mesh numbers 0..n-1 in the seeded order the dataset splits of a mesh folder are cut from."""
     return np.random.default_rng([int(seed), zlib.crc32(b"mesh-split")]).permutation(n).tolist()
