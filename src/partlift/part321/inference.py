@@ -524,7 +524,7 @@ def infer_variants(
             first = replace(first, pose_steps=0)
         runs, losses, seconds = _pose_stage(mesh, feature, clu, setup, first, initial_pose, target)
         hyps = [{"start": [float(x) for x in r["start"]], "loss": r["loss"],
-                 "pose": [float(r["params"][n]) for n in ("azimuth", "elevation", "theta", "distance")]}
+                 "pose": [float(r["params"][n].detach()) for n in ("azimuth", "elevation", "theta", "distance")]}
                 for r in runs]
         chosen = None
         if first.hypothesis_stage == "parts" and len(runs) > 1:
