@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from helpers import assert_close
 from partlift.experiments.part321_scoring import format_methods_table, prediction_record, summarize
@@ -63,6 +64,27 @@ def test_predict_outputs_and_save_load_give_the_same_prediction(tiny_model, tmp_
     assert again.pose == pytest.approx(pred.pose, abs=1e-6)
     d = pred.to_dict()
     assert set(d["parts"]) == {"handle", "head"}
+    # the foreground head is fitted with the model, saved and read back with the same weights
+    feat = model.features(im.image)
+    assert model.foreground is not None and back.foreground is not None
+    assert_close(back.foreground.logits(feat).numpy(), model.foreground.logits(feat).numpy(), atol=1e-6)
+    assert (back.foreground_mask(feat) == model.foreground_mask(feat)).all()
+
+
+def test_a_model_saved_without_a_foreground_head_loads_and_falls_back(tiny_model, tmp_path):
+    from partlift.part321.model import FOREGROUND_FILE
+    from partlift.part321.silhouette import foreground_map
+
+    model, images = tiny_model
+    model.save(tmp_path / "m")
+    (tmp_path / "m" / FOREGROUND_FILE).unlink()
+    old = Part321.load(tmp_path / "m")
+    assert old.foreground is None
+    feat = old.features(images[0].image).float()
+    rule = foreground_map(feat, torch.as_tensor(old.mesh.features), torch.as_tensor(old.mesh.clutter))
+    assert (old.foreground_mask(feat) == rule).all()
+    old.fit_foreground(images)  # the upgrade the benchmark applies to such a model
+    assert old.foreground is not None
 
 
 def test_variants_share_the_pose_stage_and_ablate_one_thing_each(tiny_model):

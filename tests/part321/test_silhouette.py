@@ -3,12 +3,16 @@ hypotheses of Part321 inference."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 from part321_fixtures import smooth_features, toy_mesh
 from scipy import ndimage
 
+from helpers import assert_close
+from partlift.errors import ConfigError
 from partlift.metrics.pose import pose_error
 from partlift.part321.feature_render import render_features
 from partlift.part321.inference import (
@@ -210,3 +214,21 @@ def test_flip_of_a_feature_symmetric_toy_is_resolved_by_its_silhouette():
         pts = torch.cat([cam, cam[scene.faces].mean(dim=1)])
         sil.append(float(silhouette_loss(pts, setup.intrinsics, target, fid >= 0)))
     assert sil[1] > sil[0] + 0.02
+
+
+def test_extent_distance_is_bounded_when_the_foreground_fills_the_image():
+    """A foreground spilling over the whole image would put the camera inside the object; the
+    extent distance stops at extent_distance_range x the prior."""
+    mesh = _neural(symmetric=False)
+    setup = RenderSetup((80.0, 80.0, 20.0, 20.0), 40, 40, 2.5)
+    feat, _ = _rendered(mesh, (np.radians(60), np.radians(30), 0.0), setup, distance=2.5)
+    full = SilhouetteTarget.from_mask(np.ones((40, 40), bool))
+    for lo, hi in ((0.5, 2.0), (0.8, 1.5)):
+        cfg = InferenceConfig(extent_distance_range=(lo, hi))
+        cands, _ = score_initial_poses(mesh, feat, clutter_score_map(feat, mesh), setup, cfg, full)
+        free = replace(cfg, extent_distance_range=(1e-3, 1e3))
+        raw, _ = score_initial_poses(mesh, feat, clutter_score_map(feat, mesh), setup, free, full)
+        assert raw[:, 3].min() < lo * 2.5  # unbounded, the full-image foreground pulls the camera in
+        assert_close(cands[:, 3], np.clip(raw[:, 3], lo * 2.5, hi * 2.5), atol=1e-9)
+    with pytest.raises(ConfigError, match="extent_distance_range"):
+        InferenceConfig(extent_distance_range=(1.2, 2.0))

@@ -150,6 +150,12 @@ def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress:
             and _same_training(stamp, settings.model)):  # an older-format model is retrained
         model = Part321.load(model_dir, device=settings.device)
         model.config = replace(model.config, inference=settings.model.inference)
+        if model.foreground is None:  # saved before the foreground head existed: add it, keep the rest
+            t0 = time.perf_counter()
+            model.fit_foreground(load_training_data(root).images)
+            model.meta.setdefault("train_seconds", {})["foreground"] = time.perf_counter() - t0
+            model.save(model_dir)
+            log(f"  fitted the foreground head of {model_dir} ({time.perf_counter() - t0:.0f} s)")
         return model, dict(model.meta.get("bench_train", {}))
     if (model_dir / "config.json").is_file() and not is_saved_model(model_dir):
         log(f"  {model_dir} holds an unfinished model (interrupted save); training it again")

@@ -21,7 +21,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from partlift.datasets.loaders import ImageSample
 from partlift.experiments.part321_scoring import ground_truth_record, prediction_record
@@ -30,7 +29,6 @@ from partlift.metrics.part321_eval import Part321EvalOptions, evaluate_part321
 from partlift.metrics.pose import pose_error
 from partlift.metrics.segmentation import silhouette_iou
 from partlift.part321.model import Part321, Part321Prediction
-from partlift.part321.silhouette import foreground_map
 
 CONDITIONS = ("true_pose_parts", "true_pose_template", "estimated", "oracle_hypothesis")
 ORACLE_HYPOTHESES = 6
@@ -38,11 +36,11 @@ ORACLE_HYPOTHESES = 6
 
 
 def feature_foreground_iou(model: Part321, sample: ImageSample) -> float:
-    """IoU of the features' foreground map with the true mask, both at the feature map's size."""
+    """IoU of the foreground map inference uses (``inference.foreground``) with the true mask, both
+    at the feature map's size."""
     assert model.mesh is not None and sample.mask is not None
     feat = model.features(model.model_input(sample.image, sample.camera)[0])
-    fg = foreground_map(feat.float(), torch.as_tensor(model.mesh.features), torch.as_tensor(model.mesh.clutter),
-                        model.config.inference.foreground_margin)
+    fg = model.foreground_mask(feat)
     h, w = fg.shape
     true = sample.mask >= 0
     # a feature pixel is object if most of its image pixels are

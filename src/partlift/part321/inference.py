@@ -23,11 +23,13 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
+from partlift.errors import ConfigError
 from partlift.part321.feature_render import (
     rasterize_camera_points,
     render_features,
     render_features_nograd,
 )
+from partlift.part321.foreground import ForegroundHead
 from partlift.part321.losses import consistency_loss, fg_bg_score_loss, l2_recon_loss
 from partlift.part321.neural_mesh import DeformableNeuralMesh
 from partlift.part321.pose import (
@@ -63,6 +65,9 @@ class InferenceConfig:
     """How each initial pose gets its distance: "extent" sets it so that the template's projected
     area matches the object's area in the foreground map (:mod:`partlift.part321.silhouette`;
     ``distance_factors`` is then unused); "grid" tries ``distance_factors`` x the setup's distance."""
+    extent_distance_range: tuple[float, float] = bounded((0.5, 2.0), gt=0)
+    """Bounds of the extent distance, as factors of the setup's distance: a foreground that spills
+    over the image (or an empty-looking one) must not put the camera inside the object."""
     hypotheses: int = bounded(2, ge=1)
     """Pose hypotheses carried through the pose stage: the best grid pose, its front/back flip
     (azimuth + pi), then the next best grid poses at least ``hypothesis_gap`` apart in azimuth;
@@ -75,8 +80,14 @@ class InferenceConfig:
     w_silhouette: float = bounded(0.0, ge=0)
     """Weight of the silhouette term (:func:`partlift.part321.silhouette.silhouette_loss`) in the
     grid scores and both optimisation stages (0 = NeMo's loss alone)."""
+    foreground: Literal["head", "nearest"] = "head"
+    """The object's foreground map (for ``distance_init="extent"`` and the silhouette term): "head"
+    = the model's learned foreground head (:mod:`partlift.part321.foreground`; a model saved
+    without one falls back to "nearest"), "nearest" = pixels whose nearest feature is a vertex
+    feature rather than a clutter feature (:func:`partlift.part321.silhouette.foreground_map`)."""
     foreground_margin: float = 0.0
-    """A pixel is foreground when its best vertex similarity beats its best clutter-bank similarity by this."""
+    """"nearest": a pixel is foreground when its best vertex similarity beats its best clutter-bank
+    similarity by this."""
     silhouette_vertices: int = bounded(512, ge=1)
     """At most this many vertices (a fixed subset) in the silhouette term of the grid scores."""
     pose_steps: int = bounded(100, ge=0)
@@ -130,6 +141,9 @@ class InferenceConfig:
 
     def __post_init__(self) -> None:
         validate_config(self)
+        lo, hi = self.extent_distance_range
+        if not lo <= 1.0 <= hi:
+            raise ConfigError(f"InferenceConfig.extent_distance_range: ({lo}, {hi}) must hold 1.0")
 
 
 @dataclass
@@ -300,7 +314,9 @@ def score_initial_poses(
             assert target is not None
             area = (maps.abs().amax(dim=1) > 0).sum(dim=(1, 2)).cpu().numpy()
             cands = cands.copy()
-            cands[:, 3] = extent_distance(area, cands[:, 3], float(target.area))
+            lo, hi = cfg.extent_distance_range
+            cands[:, 3] = np.clip(extent_distance(area, cands[:, 3], float(target.area)), lo * setup.distance,
+                                  hi * setup.distance)
             maps = _render_candidates(mesh, cands, setup)
         losses = torch.cat(
             [recon_loss(maps[i : i + 32].to(feature.dtype), feature, clutter_score, cfg.loss)
@@ -484,6 +500,7 @@ def infer(
     cfg: InferenceConfig = InferenceConfig(),
     initial_pose: tuple[float, ...] | None = None,
     fix_pose: bool = False,
+    foreground: ForegroundHead | None = None,
 ) -> InferenceResult:
     """Recover pose and part configuration from one image's feature map.
 
@@ -495,8 +512,9 @@ def infer(
         initial_pose: skip the grid search and start from this (azimuth, elevation, theta[, distance])
             (distance default: ``setup.distance``).
         fix_pose: keep ``initial_pose`` fixed (no pose stage; only the parts move): a diagnostic.
+        foreground: the model's learned foreground head (``cfg.foreground``), if it has one.
     """
-    return infer_variants(mesh, feature, setup, {"result": cfg}, initial_pose, fix_pose)["result"]
+    return infer_variants(mesh, feature, setup, {"result": cfg}, initial_pose, fix_pose, foreground)["result"]
 
 
 def infer_variants(
@@ -506,6 +524,7 @@ def infer_variants(
     configs: dict[str, InferenceConfig],
     initial_pose: tuple[float, ...] | None = None,
     fix_pose: bool = False,
+    foreground: ForegroundHead | None = None,
 ) -> dict[str, InferenceResult]:
     """Run the grid search and pose stage once (settings of the first config), then the part stage
     of every config (e.g. the Table 5 ablations). Returns {name: result}."""
@@ -519,7 +538,7 @@ def infer_variants(
             )
         feature = feature.detach().float()
         clu = clutter_score_map(feature, mesh)
-        target = silhouette_target(feature, mesh, first)
+        target = silhouette_target(feature, mesh, first, foreground)
         if fix_pose:
             first = replace(first, pose_steps=0)
         runs, losses, seconds = _pose_stage(mesh, feature, clu, setup, first, initial_pose, target)
@@ -553,15 +572,24 @@ def infer_variants(
         return out
 
 
+def feature_foreground(feature: torch.Tensor, mesh: DeformableNeuralMesh, cfg: InferenceConfig,
+                       head: ForegroundHead | None = None) -> np.ndarray:
+    """(h, w) bool foreground of a feature map: ``head``'s when ``cfg.foreground == "head"`` and
+    there is one, else the nearest-feature rule."""
+    if cfg.foreground == "head" and head is not None:
+        return head.predict(feature)
+    bank = mesh.clutter if mesh.clutter is not None and len(mesh.clutter) else mesh.clutter_mean()[None]
+    return foreground_map(feature, torch.as_tensor(mesh.features), torch.as_tensor(bank), cfg.foreground_margin)
+
+
 def silhouette_target(feature: torch.Tensor, mesh: DeformableNeuralMesh, cfg: InferenceConfig,
-                      ) -> SilhouetteTarget | None:
+                      head: ForegroundHead | None = None) -> SilhouetteTarget | None:
     """The image's foreground as a silhouette target, or None when unused or empty (a known
     distance needs no extent, so without the silhouette term nothing is computed)."""
     uses_extent = cfg.distance_init == "extent" and cfg.optimize_distance
     if cfg.w_silhouette <= 0 and not uses_extent:
         return None
-    bank = mesh.clutter if mesh.clutter is not None and len(mesh.clutter) else mesh.clutter_mean()[None]
-    fg = foreground_map(feature, torch.as_tensor(mesh.features), torch.as_tensor(bank), cfg.foreground_margin)
+    fg = feature_foreground(feature, mesh, cfg, head)
     return SilhouetteTarget.from_mask(fg) if fg.any() else None
 
 

@@ -40,7 +40,15 @@ from partlift.part321.correspondence import (
 from partlift.part321.data import TEMPLATE, TrainImage
 from partlift.part321.deformation import DeformationConfig, Deformer
 from partlift.part321.feature_training import FeatureTrainingConfig, TrainingView, train_features
-from partlift.part321.inference import InferenceConfig, InferenceResult, RenderSetup, infer_variants, torch_threads
+from partlift.part321.foreground import ForegroundHead
+from partlift.part321.inference import (
+    InferenceConfig,
+    InferenceResult,
+    RenderSetup,
+    feature_foreground,
+    infer_variants,
+    torch_threads,
+)
 from partlift.part321.neural_mesh import DeformableNeuralMesh
 from partlift.render.camera import Camera
 from partlift.render.rasterize import rasterize
@@ -51,6 +59,8 @@ if TYPE_CHECKING:
     from partlift.models.hf_backbone import HFBackbone
 
 MODEL_FORMAT = "partlift-part321-model"
+FOREGROUND_FILE = "foreground_head.pt"
+"""The learned foreground head in a model folder (optional: older models have none)."""
 MODEL_VERSION = 2  # 2: weights-only checkpoints (1 pickled numpy arrays in neural_mesh.pt)
 
 
@@ -192,6 +202,7 @@ class Part321:
         self.config = config
         self.mesh: DeformableNeuralMesh | None = None
         self.net: FeatureCNN | HFBackbone | None = None
+        self.foreground: ForegroundHead | None = None
         self.meta: dict = {}
 
     # ------------------------------------------------------------------ training
@@ -271,6 +282,9 @@ class Part321:
         seconds["features"] = time.perf_counter() - t0
 
         self.mesh, self.net = mesh.to(self.device), net.eval()
+        t0 = time.perf_counter()
+        self.fit_foreground(images)
+        seconds["foreground"] = time.perf_counter() - t0
         cams = [im.camera for im in images]
         self.meta = {
             "category": template.category,
@@ -283,6 +297,20 @@ class Part321:
             "train_seconds": seconds,
         }
         return self
+
+    def fit_foreground(self, images: Sequence[TrainImage]) -> Part321:
+        """Fit the foreground head (:mod:`partlift.part321.foreground`) on the trained features of
+        ``images`` and their object masks (finite depth). Also upgrades a model saved without one."""
+        self._check()
+        feats = [self.features(im.image) for im in images]
+        self.foreground = ForegroundHead().fit(feats, [np.isfinite(im.depth) for im in images])
+        return self
+
+    def foreground_mask(self, feature: torch.Tensor) -> np.ndarray:
+        """(h, w) bool object pixels of a feature map, as inference finds them (``inference.foreground``)."""
+        self._check()
+        assert self.mesh is not None
+        return feature_foreground(feature.float(), self.mesh, self.config.inference, self.foreground)
 
     # ------------------------------------------------------------------ inference
     def _check(self) -> None:
@@ -367,7 +395,7 @@ class Part321:
         if use_camera_distance:
             cfgs = {k: replace(c, optimize_distance=False) for k, c in cfgs.items()}
         with torch.device(self.device):
-            results = infer_variants(self.mesh, feat, setup, cfgs, initial_pose, fix_pose)
+            results = infer_variants(self.mesh, feat, setup, cfgs, initial_pose, fix_pose, self.foreground)
         out = {}
         for name, res in results.items():
             t1 = time.perf_counter()
@@ -412,7 +440,8 @@ class Part321:
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
-        """Write config.json, neural_mesh.pt, feature_net.pt and, last, meta.json into ``folder``.
+        """Write config.json, neural_mesh.pt, feature_net.pt, foreground_head.pt and, last, meta.json
+        into ``folder``.
 
         ``meta.json`` marks the folder finished: it is removed first and written after everything
         else, so a folder whose save was interrupted has none and :meth:`load` refuses it.
@@ -427,6 +456,10 @@ class Part321:
         self.mesh.save(folder / "neural_mesh.pt")
         state = {k: v.cpu() for k, v in self.net.state_dict().items()}
         atomic_torch_save({"describe": self.net.describe(), "state": state}, folder / "feature_net.pt")
+        if self.foreground is not None:
+            self.foreground.save(folder / FOREGROUND_FILE)
+        else:
+            (folder / FOREGROUND_FILE).unlink(missing_ok=True)
         write_json_atomic(folder / "meta.json", self.meta)
         return folder
 
@@ -458,6 +491,8 @@ class Part321:
         net = build_backbone(model.config)
         load_state_dict_checked(net, ck["state"], folder / "feature_net.pt", what="Part321 feature network")
         model.net = net.to(model.device).eval()
+        if (folder / FOREGROUND_FILE).is_file():  # models saved before the head have none
+            model.foreground = ForegroundHead.load(folder / FOREGROUND_FILE)
         return model
 
 
