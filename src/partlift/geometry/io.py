@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from partlift.errors import InvalidGeometryError, LabelMismatchError, ReadError
+from partlift.errors import InvalidGeometryError, LabelMismatchError, PartliftError, ReadError
 from partlift.geometry.atomic import atomic_save_npy, atomic_write_bytes
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.pointcloud import PartPointCloud
@@ -160,29 +160,31 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
         raise ReadError(f"label sidecar {path}: part_names has duplicates")
     for key in ("labels", "face_labels", "instances", "face_instances"):
         if meta.get(key) is not None:
-            meta[key] = _integer_labels(meta[key], f"label sidecar {path}: {key}",
+            meta[key] = integer_labels(meta[key], f"label sidecar {path}: {key}",
                                         len(names) if key in ("labels", "face_labels") else None)
     return meta
 
 
-def _integer_labels(values: ArrayLike, what: str, num_parts: int | None = None) -> np.ndarray:
-    """(N,) int64 labels from a JSON list or array; fractional, non-numeric or (with ``num_parts``)
-    out-of-range entries (not in -1 .. num_parts - 1) are refused with ``what`` in the message."""
+def integer_labels(values: ArrayLike, what: str, num_parts: int | None = None,
+                   error: type[PartliftError] = LabelMismatchError) -> np.ndarray:
+    """(N,) int64 labels (or ids) from a JSON list or array, an (N, 1) column accepted; fractional,
+    non-finite, non-numeric or (with ``num_parts``) out-of-range entries (not in -1 .. num_parts - 1)
+    raise ``error`` with ``what`` (the file and field) in its one line."""
     try:
         a = np.asarray(values)
     except (TypeError, ValueError):
-        raise LabelMismatchError(f"{what} is not an array of integers") from None
+        raise error(f"{what} is not an array of integers") from None
     if a.ndim == 2 and 1 in a.shape:  # PartNetE files sometimes hold (N, 1) columns
         a = a.reshape(-1)
     if a.ndim != 1 or a.dtype == bool or (a.size and a.dtype.kind not in "iuf"):
-        raise LabelMismatchError(f"{what} must be a flat list of integers")
+        raise error(f"{what} must be a flat list of integers (got shape {a.shape}, dtype {a.dtype})")
     if a.dtype.kind == "f":
         bad = ~np.isfinite(a) | (a != np.round(a))
         if bad.any():
-            raise LabelMismatchError(f"{what} holds non-integer values (e.g. {a[bad][0]})")
+            raise error(f"{what} holds non-integer values (e.g. {a[bad][0]})")
     a = a.astype(np.int64)
     if num_parts is not None and a.size and (a.min() < -1 or a.max() >= num_parts):
-        raise LabelMismatchError(f"{what} holds labels outside -1..{num_parts - 1} ({int(a.min())}..{int(a.max())})")
+        raise error(f"{what} holds labels outside -1..{num_parts - 1} ({int(a.min())}..{int(a.max())})")
     return a
 
 
@@ -290,8 +292,8 @@ def read_partnete_labels(path: str | os.PathLike, num_points: int | None = None)
     d = load_npy(p, what="PartNetE label file")  # restricted unpickling: the file may come from anyone
     if not isinstance(d, dict) or "semantic_seg" not in d:
         raise ReadError(f"{p} is not a PartNetE label dict with 'semantic_seg' (and 'instance_seg')")
-    sem = _integer_labels(d["semantic_seg"], f"{p}: semantic_seg")
-    ins = _integer_labels(d.get("instance_seg", np.full(len(sem), -1)), f"{p}: instance_seg")
+    sem = integer_labels(d["semantic_seg"], f"{p}: semantic_seg")
+    ins = integer_labels(d.get("instance_seg", np.full(len(sem), -1)), f"{p}: instance_seg")
     if len(ins) != len(sem):
         raise LabelMismatchError(f"{p}: semantic_seg has {len(sem)} entries but instance_seg has {len(ins)}")
     if num_points is not None and len(sem) != num_points:

@@ -29,6 +29,7 @@ import numpy as np
 from partlift.errors import LabelMismatchError, ReadError
 from partlift.geometry.atomic import atomic_save_npy, atomic_write_bytes, atomic_write_json
 from partlift.geometry.boxes import Box3D
+from partlift.geometry.io import integer_labels
 from partlift.geometry.safe_load import load_npy
 
 PARTNETE_PREDICTION_FORMAT = "partlift-partnete-prediction"
@@ -60,13 +61,7 @@ class PartneteLabels:
 
 
 def _int_vector(d: dict, key: str, path: Path) -> np.ndarray:
-    a = np.asarray(d[key])
-    if a.ndim != 1:
-        raise ReadError(f"{path}: '{key}' must be a 1-D array, got shape {a.shape}")
-    if a.size and not np.issubdtype(a.dtype, np.integer):
-        if not (np.issubdtype(a.dtype, np.floating) and np.all(np.isfinite(a)) and np.all(a == np.round(a))):
-            raise ReadError(f"{path}: '{key}' must hold integers, got dtype {a.dtype}")
-    return a.astype(np.int64)
+    return integer_labels(d[key], f"{path}: '{key}'", error=ReadError)
 
 
 def read_partnete_label_file(path: str | os.PathLike, prediction: bool = False) -> PartneteLabels:
