@@ -145,3 +145,15 @@ def test_segment_same_predictions_on_both_backends(ray_session: None, tiny_parts
     for key in toy_keys[:4]:
         a = (tmp_path / "local" / key / "label.npy").read_bytes()
         assert a == (tmp_path / "ray" / key / "label.npy").read_bytes(), key
+
+
+def test_cuda_batches_reserve_a_gpu_per_item_on_ray(ray_session: None) -> None:
+    from partlift.commands.options import executor_config
+    from partlift.errors import ConfigError
+
+    assert executor_config("ray", 1, None, "cuda:0").gpus_per_item == 1.0
+    assert executor_config("ray", 1, None, "cpu").gpus_per_item == 0.0
+    assert executor_config("local", 2, None, "cuda").gpus_per_item == 0.0  # a local pool shares the GPU
+    assert RayExecutor(workers=1).gpus_per_item == 0.0
+    with pytest.raises(ConfigError, match="--device cuda: the Ray cluster has 0 GPUs"):
+        RayExecutor(workers=1, gpus_per_item=1.0)  # the CPU-only test cluster

@@ -103,11 +103,14 @@ def executor_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def executor_config(backend: str, workers: int | None, address: str | None) -> ExecutorConfig:
-    """The validated executor settings of ``--backend``, ``--workers`` and ``--address``."""
+def executor_config(backend: str, workers: int | None, address: str | None, device: str = "cpu") -> ExecutorConfig:
+    """The validated executor settings of ``--backend``, ``--workers`` and ``--address``; on Ray a
+    CUDA ``device`` reserves one GPU per item."""
     from partlift.experiments.executors import Backend, ExecutorConfig, import_ray
 
-    config = ExecutorConfig(backend=typing.cast(Backend, backend), workers=workers, address=address)
+    gpus = 1.0 if backend == "ray" and str(device).startswith("cuda") else 0.0
+    config = ExecutorConfig(backend=typing.cast(Backend, backend), workers=workers, address=address,
+                            gpus_per_item=gpus)
     if config.backend == "ray":
         import_ray()  # a missing extra is reported before anything is written
     return config

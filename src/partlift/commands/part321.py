@@ -166,10 +166,10 @@ def detect(model_dir: str, inputs: tuple[str, ...], camera_json: str | None, out
     from partlift.render.camera import Camera
 
     single = one_input_file(inputs)
-    exec_cfg = executor_config(backend, workers, address)
     from partlift.models.device import resolve_device
 
     dev = str(resolve_device(device))
+    exec_cfg = executor_config(backend, workers, address, dev)
     model = Part321.load(model_dir, device=dev)
     camera = Camera.load_json(camera_json) if camera_json else None
     if single is None and not out_dir:

@@ -164,8 +164,8 @@ def segment(model_dir: str, inputs: tuple[str, ...], out_dir: str | None, num_po
     from partlift.partstad.model import PartSTAD
 
     single = one_input_file(inputs)
-    exec_cfg = executor_config(backend, workers, address)
     dev = str(resolve_device(device))
+    exec_cfg = executor_config(backend, workers, address, dev)
     model = PartSTAD.load(model_dir, device=dev)
     if category:
         model.check_category(category)

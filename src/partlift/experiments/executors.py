@@ -65,6 +65,9 @@ class ExecutorConfig:
     CPUs. Only for backend "ray"."""
     max_retries: int = bounded(3, ge=0)
     """Retries of an item whose worker process died (killed, out of memory, node lost)."""
+    gpus_per_item: float = bounded(0.0, ge=0)
+    """GPUs each item reserves on Ray (``--device cuda`` sets 1, so Ray places items on GPU nodes
+    and never runs more at once than there are GPUs); ignored by the local backend."""
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -350,7 +353,8 @@ class RayExecutor(Executor):
 
     backend = "ray"
 
-    def __init__(self, address: str | None = None, workers: int | None = None, max_retries: int = 3) -> None:
+    def __init__(self, address: str | None = None, workers: int | None = None, max_retries: int = 3,
+                 gpus_per_item: float = 0.0) -> None:
         ray = import_ray()
         self._ray = ray
         self._started = False
@@ -368,7 +372,12 @@ class RayExecutor(Executor):
         # at most `workers` items run at once; when they fill the cluster, as many more wait in Ray's
         # queue so that a finishing worker never idles while the driver submits the next item
         self.window = self.workers if self.workers < self.cluster_cpus else 2 * self.workers
-        self._remote = ray.remote(num_cpus=1, max_retries=self.max_retries, retry_exceptions=False)(_ray_call)
+        self.gpus_per_item = float(gpus_per_item)
+        if self.gpus_per_item > 0 and ray.cluster_resources().get("GPU", 0) < self.gpus_per_item:
+            raise ConfigError(f"--device cuda: the Ray cluster has {ray.cluster_resources().get('GPU', 0):g} GPUs; "
+                              "join one with GPUs (--address) or use --device cpu")
+        self._remote = ray.remote(num_cpus=1, num_gpus=self.gpus_per_item, max_retries=self.max_retries,
+                                  retry_exceptions=False)(_ray_call)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.backend, "workers": self.workers, "cluster_cpus": self.cluster_cpus,
@@ -413,5 +422,5 @@ class RayExecutor(Executor):
 def make_executor(config: ExecutorConfig) -> Executor:
     """The executor of ``config`` (``--backend``, ``--workers``, ``--address``)."""
     if config.backend == "ray":
-        return RayExecutor(config.address, config.workers, config.max_retries)
+        return RayExecutor(config.address, config.workers, config.max_retries, config.gpus_per_item)
     return LocalExecutor(config.workers or 1, config.max_retries)
