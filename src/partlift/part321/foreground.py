@@ -80,13 +80,12 @@ class ForegroundHead:
             keep = np.random.default_rng(self.config.seed).choice(len(x), self.config.max_pixels, replace=False)
             x, y = x[torch.from_numpy(np.sort(keep))], y[torch.from_numpy(np.sort(keep))]
         net = self._new_net(x.shape[1])
-        # the classes are unbalanced (objects fill a fifth of a view or less): weight them equally
-        pos = float(y.mean().clamp(1e-3, 1 - 1e-3))
-        weight = torch.tensor((1 - pos) / pos)
+        # plain (unweighted) cross-entropy: class weights that balance the object's few pixels made
+        # the head spill over the background (validation foreground IoU car 0.71 vs 0.76)
         opt = torch.optim.Adam(net.parameters(), lr=self.config.lr)
         loss = torch.zeros(())
         for _ in range(self.config.steps):
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x)[:, 0], y, pos_weight=weight)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x)[:, 0], y)
             opt.zero_grad()
             loss.backward()
             opt.step()
