@@ -77,9 +77,10 @@ class InferenceConfig:
     hypothesis then runs the part stage: slower)."""
     hypothesis_gap: float = bounded(np.pi / 4, ge=0)
     """Smallest azimuth difference (radians) between two hypotheses beyond the flip."""
-    w_silhouette: float = bounded(0.0, ge=0)
+    w_silhouette: float = bounded(0.1, ge=0)
     """Weight of the silhouette term (:func:`partlift.part321.silhouette.silhouette_loss`) in the
-    grid scores and both optimisation stages (0 = NeMo's loss alone)."""
+    grid scores and both optimisation stages (0 = NeMo's loss alone); 0.1 chosen on the validation
+    split with the foreground head (docs/PART321.md, decision 11)."""
     foreground: Literal["head", "nearest"] = "head"
     """The object's foreground map (for ``distance_init="extent"`` and the silhouette term): "head"
     = the model's learned foreground head (:mod:`partlift.part321.foreground`; a model saved
