@@ -29,7 +29,7 @@ from partlift.geometry.atomic import atomic_torch_save
 from partlift.geometry.boxes import Box3D, oriented_box
 from partlift.geometry.partmesh import PartMesh
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint, one_line
-from partlift.models.device import resolve_device
+from partlift.models.device import device_scope, resolve_device
 from partlift.models.feature_cnn import FeatureCNN, FeatureCNNConfig
 from partlift.part321.correspondence import (
     CorrespondenceConfig,
@@ -330,7 +330,7 @@ class Part321:
         """(C, h, w) feature map of an image already at the model's input size."""
         self._check()
         assert self.net is not None  # checked by _check
-        with torch.no_grad(), torch_threads(self.config.inference.threads), torch.device(self.device):
+        with torch.no_grad(), torch_threads(self.config.inference.threads), device_scope(self.device):
             return self.net(image_tensor(image).to(self.device))[0]
 
     @overload
@@ -394,7 +394,7 @@ class Part321:
         cfgs = variants if variants is not None else {"result": config or self.config.inference}
         if use_camera_distance:
             cfgs = {k: replace(c, optimize_distance=False) for k, c in cfgs.items()}
-        with torch.device(self.device):
+        with device_scope(self.device):
             results = infer_variants(self.mesh, feat, setup, cfgs, initial_pose, fix_pose, self.foreground)
         out = {}
         for name, res in results.items():

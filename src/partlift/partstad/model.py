@@ -37,7 +37,7 @@ from partlift.geometry.pointcloud import PartPointCloud
 from partlift.geometry.safe_load import load_state_dict_checked, load_torch_checkpoint
 from partlift.metrics.partnete_meta import PARTNETE_PARTS
 from partlift.metrics.segmentation import semantic_miou
-from partlift.models.device import resolve_device
+from partlift.models.device import device_scope, resolve_device
 from partlift.partstad.config import (
     PartSTADConfig,
     config_from_dict,
@@ -242,7 +242,7 @@ class PartSTAD:
                 val_ts = [self._train_shape(ps) for ps in va if ps.labels is not None]
                 score = self._eval_miou(val_ts) if val_ts else None
             else:
-                with torch_threads(), torch.device(self.device):
+                with torch_threads(), device_scope(self.device):
                     score = self._fit_weights(tr, va, progress, log)
             fits.append((score, split, self._state(), self.history, self.best_epoch))
         if len(fits) > 1:
@@ -413,14 +413,14 @@ class PartSTAD:
         ps = self._shape(ps)  # the split's seconds are its own stage, "split"
         t = time.perf_counter()
         ts = self._train_shape(ps)
-        with torch.no_grad(), torch_threads(), torch.device(self.device):
+        with torch.no_grad(), torch_threads(), device_scope(self.device):
             lab, conf = self._sp_labels(ts)
         point_lab = lab[ps.superpoints]
         ins = Instances.empty(len(ps.points))
         if instances:
             mask, w = ts.lift.keep, None
             if not self._partslip_mode():
-                with torch.no_grad(), torch_threads(), torch.device(self.device):
+                with torch.no_grad(), torch_threads(), device_scope(self.device):
                     w = self._weights(ts).cpu().numpy()
             ratios = ts.lift.ratios
             membership = self.config.voting.instance_membership
