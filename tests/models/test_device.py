@@ -105,3 +105,16 @@ def test_part321_creates_every_tensor_on_its_device():
     assert all(p.device.type == "cpu" for p in model.net.parameters())
     np.testing.assert_allclose(pred.vertices, ref.vertices, atol=1e-5)
     np.testing.assert_array_equal(pred.mask, ref.mask)
+
+
+def test_device_scope_skips_the_context_only_when_it_changes_nothing():
+    import contextlib
+
+    from partlift.models.device import device_scope
+
+    assert isinstance(device_scope("cpu"), contextlib.nullcontext)  # tensors already default to the CPU
+    with _DefaultDevice("meta"):
+        scope = device_scope("cpu")
+        assert isinstance(scope, torch.device)
+        with scope:
+            assert torch.zeros(1).device.type == "cpu"

@@ -42,8 +42,8 @@ def resolve_device(spec: str | torch.device | None = "cpu", option: str = "--dev
 
 
 def device_scope(device: torch.device | str) -> contextlib.AbstractContextManager:
-    """``with device_scope(d):`` makes new tensors default to ``d``. On the CPU, where they already
-    are, it is a no-op: the ``torch.device`` context mode intercepts every torch call in Python,
-    which cost about half of Part321's inference time in small-tensor optimisation loops."""
+    """``with device_scope(d):`` makes new tensors default to ``d``. When they already default to
+    ``d`` (the CPU, usually) it is a no-op: the ``torch.device`` context mode intercepts every torch
+    call in Python, a large share of Part321's inference time in small-tensor optimisation loops."""
     d = torch.device(device)
-    return contextlib.nullcontext() if d.type == "cpu" else d
+    return contextlib.nullcontext() if torch.get_default_device() == d else d
