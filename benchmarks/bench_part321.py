@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_part321.py --quick --json part321_quick.json   # <= 15 min
     .venv/bin/python benchmarks/bench_part321.py --json part321.json                 # all categories
     .venv/bin/python benchmarks/bench_part321.py --timing MODEL_DIR                  # s/image only
+    .venv/bin/python benchmarks/bench_part321.py --full-model-only --workdir DIR     # no ablations
 
 The first two are ``partlift bench part321 [--quick]``; ``--timing`` times the inference of a
 trained model (``partlift train part321``) on its category's embedded test images at the default
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--categories", default=None, help="comma-separated categories")
     ap.add_argument("--timing", metavar="MODEL_DIR", default=None, help="only time inference of a trained model")
     ap.add_argument("--images", type=int, default=10, help="test images for --timing")
+    ap.add_argument("--full-model-only", action="store_true",
+                    help="score the full model and the 2D baseline only (no Table 5 ablations)")
     args = ap.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}")
     if args.timing:
@@ -67,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = quick_settings() if args.quick else BenchSettings()
         if args.categories:
             settings = replace(settings, categories=tuple(args.categories.split(",")))
+        if args.full_model_only:
+            settings = replace(settings, methods=("part321",))
         wd = Path(args.workdir) if args.workdir else default_cache_dir() / "part321" / (
             "bench-quick" if args.quick else "bench")
         res = run_bench(settings, wd)
