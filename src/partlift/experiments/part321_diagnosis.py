@@ -28,6 +28,7 @@ from partlift.geometry.partmesh import PartMesh
 from partlift.metrics.part321_eval import Part321EvalOptions, evaluate_part321
 from partlift.metrics.pose import pose_error
 from partlift.metrics.segmentation import silhouette_iou
+from partlift.part321.foreground import mask_at
 from partlift.part321.model import Part321, Part321Prediction
 
 CONDITIONS = ("true_pose_parts", "true_pose_template", "estimated", "oracle_hypothesis")
@@ -41,11 +42,8 @@ def feature_foreground_iou(model: Part321, sample: ImageSample) -> float:
     assert model.mesh is not None and sample.mask is not None
     feat = model.features(model.model_input(sample.image, sample.camera)[0])
     fg = model.foreground_mask(feat)
-    h, w = fg.shape
-    true = sample.mask >= 0
-    # a feature pixel is object if most of its image pixels are
-    true_small = true[: h * (true.shape[0] // h), : w * (true.shape[1] // w)]
-    true_small = true_small.reshape(h, true.shape[0] // h, w, true.shape[1] // w).mean(axis=(1, 3)) >= 0.5
+    # a feature pixel is object if most of its image pixels are (as the foreground head is trained)
+    true_small = mask_at(sample.mask >= 0, *fg.shape) >= 0.5
     union = np.logical_or(fg, true_small).sum()
     return 1.0 if union == 0 else float(np.logical_and(fg, true_small).sum() / union)
 

@@ -8,7 +8,7 @@ not the object's outline from the background. This head is a two-layer perceptro
 training images' object masks at feature resolution (a feature pixel is object when most of its
 image pixels are). It adds nothing to the features or to the neural mesh, so the method stays
 Part321; inference uses it for the object's extent (distance) and the silhouette term
-(docs/PART321.md, "Foreground").
+(docs/PART321.md, decision 11 "Foreground and silhouette").
 """
 
 from __future__ import annotations
@@ -77,8 +77,9 @@ class ForegroundHead:
             ys.append(torch.from_numpy(mask_at(m, h, w).reshape(-1) >= 0.5).float())
         x, y = torch.cat(xs), torch.cat(ys)
         if len(x) > self.config.max_pixels:
-            keep = np.random.default_rng(self.config.seed).choice(len(x), self.config.max_pixels, replace=False)
-            x, y = x[torch.from_numpy(np.sort(keep))], y[torch.from_numpy(np.sort(keep))]
+            keep = torch.from_numpy(np.sort(np.random.default_rng(self.config.seed).choice(
+                len(x), self.config.max_pixels, replace=False)))
+            x, y = x[keep], y[keep]
         net = self._new_net(x.shape[1])
         # objects fill a fifth of a view or less: weighting the classes equally gives a generous
         # foreground, which served the silhouette term better on validation than plain
