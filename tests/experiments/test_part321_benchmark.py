@@ -81,3 +81,38 @@ def test_bench_subset_of_methods_without_baseline(tmp_path, monkeypatch):
     res = run_bench(settings, tmp_path / "work", progress=False, log=lambda s: None)
     assert set(res["methods"]) == {"part321"}
     assert not (tmp_path / "work" / "hammer" / "baseline2d.pt").exists()
+
+
+def test_diagnosis_conditions_and_the_foreground_iou(tmp_path, monkeypatch):
+    import numpy as np
+
+    from partlift.datasets.cache import ensure_embedded_dataset
+    from partlift.experiments.part321_benchmark import dataset_config
+    from partlift.experiments.part321_diagnosis import CONDITIONS, feature_foreground_iou
+    from partlift.part321.data import load_test_samples
+    from partlift.part321.model import Part321
+
+    monkeypatch.setenv("PARTLIFT_CACHE", str(tmp_path / "cache"))
+    settings = BenchSettings(categories=("hatchet",), test_images=2, n_points=128, dataset=_tiny_dataset(),
+                             model=_tiny_model(), methods=("part321",), with_baseline=False, diagnose=True)
+    res = run_bench(settings, tmp_path / "work", progress=False, log=lambda s: None)
+    conds = res["diagnostics"]["conditions"]
+    assert set(conds) == {*CONDITIONS, "features"}
+    for given in ("true_pose_parts", "true_pose_template"):  # the pose and distance were given and kept
+        assert conds[given]["pose_acc_pi6"] == 1.0 and conds[given]["median_pose_error_deg"] < 1e-3
+        assert conds[given]["median_distance_error"] < 1e-6
+    assert len(res["diagnostics"]["images"]) == 2 * len(CONDITIONS)
+    assert "Diagnosis" in format_bench(res)
+
+    # the foreground IoU against a per-pixel loop over the feature grid
+    model = Part321.load(tmp_path / "work" / "hatchet" / "model")
+    root = ensure_embedded_dataset("images", "hatchet", config=dataset_config(settings, "hatchet"), progress=False)
+    sample = load_test_samples(root, max_images=1)[0][0]
+    fg = model.foreground_mask(model.features(model.model_input(sample.image, sample.camera)[0]))
+    h, w = fg.shape
+    sy, sx = sample.mask.shape[0] // h, sample.mask.shape[1] // w
+    true = np.array([[(sample.mask[i * sy:(i + 1) * sy, j * sx:(j + 1) * sx] >= 0).mean() >= 0.5
+                      for j in range(w)] for i in range(h)])
+    union = (fg | true).sum()
+    expected = 1.0 if union == 0 else (fg & true).sum() / union
+    assert abs(feature_foreground_iou(model, sample) - expected) < 1e-9
