@@ -32,6 +32,7 @@ from partlift.part321.silhouette import (
     extent_distance,
     foreground_map,
     largest_component,
+    outline_points,
     silhouette_loss,
 )
 
@@ -80,6 +81,49 @@ def test_silhouette_loss_matches_a_loop_reference():
     assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
+def test_silhouette_loss_gradient_equals_the_full_distance_matrix_formula():
+    """The cover term differentiates only the nearest point of each outline pixel; the gradient of
+    the textbook formula (min over a full differentiable distance matrix) must be the same."""
+    mask = _blob_mask()
+    target = SilhouetteTarget.from_mask(mask, dtype=torch.float64)
+    rng = np.random.default_rng(4)
+    uv = np.column_stack([rng.uniform(-2, 16, 40), rng.uniform(-2, 14, 40)])
+    covered = np.zeros_like(mask)
+    covered[5:7, :] = True
+    pts = torch.tensor(np.column_stack([uv * 2.0, np.full(40, 2.0)]), dtype=torch.float64, requires_grad=True)
+    intr = (1.0, 1.0, 0.0, 0.0)
+    silhouette_loss(pts, intr, target, covered).backward()
+    got = pts.grad.clone()
+
+    def textbook(p):
+        u = p[:, :2] / p[:, 2:]
+        d = bilinear_sample(target.outside_distance, u)
+        h, w = mask.shape
+        over = torch.stack([(0.5 - u[:, 0]).clamp_min(0) + (u[:, 0] - (w - 0.5)).clamp_min(0),
+                            (0.5 - u[:, 1]).clamp_min(0) + (u[:, 1] - (h - 0.5)).clamp_min(0)], -1).norm(dim=-1)
+        out = (torch.relu(d - 0.5) + over).mean()
+        pix = target.outline
+        keep = torch.as_tensor(~covered[(pix[:, 1] - 0.5).long(), (pix[:, 0] - 0.5).long()])
+        cover = torch.relu(torch.cdist(pix[keep], u).min(dim=1).values - 0.5).sum() / len(pix)
+        return (out + cover) / target.size
+
+    ref_pts = pts.detach().clone().requires_grad_()
+    textbook(ref_pts).backward()
+    assert float(ref_pts.grad.abs().sum()) > 0
+    assert_close(got.numpy(), ref_pts.grad.numpy(), atol=1e-12, rtol=1e-9)
+
+
+def test_outline_points_are_vertices_then_face_centres():
+    v = torch.tensor(np.random.default_rng(5).normal(size=(6, 3)), requires_grad=True)
+    faces = torch.tensor([[0, 1, 2], [2, 3, 4], [1, 4, 5]])
+    pts = outline_points(v, faces)
+    ref = torch.cat([v, torch.stack([v[list(f)].mean(dim=0) for f in faces.tolist()])])
+    assert_close(pts.detach().numpy(), ref.detach().numpy(), atol=1e-15)
+    pts.sum().backward()
+    per_vertex = 1 + np.bincount(faces.reshape(-1).numpy(), minlength=6) / 3  # itself + 1/3 per face
+    assert_close(v.grad.numpy(), np.repeat(per_vertex[:, None], 3, axis=1), atol=1e-15)
+
+
 def test_bilinear_sample_matches_scipy():
     img = np.random.default_rng(2).normal(size=(7, 9))
     uv = np.random.default_rng(3).uniform(0.5, 8.5, size=(40, 2))
@@ -100,7 +144,7 @@ def test_silhouette_loss_is_zero_for_a_perfect_fit_and_grows_with_a_wrong_distan
     for d in (3.0, 2.4, 3.8):
         cam, _ = scene.camera_vertices(_params(pose, d))
         _, fid = render_features(cam, scene.faces, scene.feats, setup.intrinsics, setup.width, setup.height)
-        pts = torch.cat([cam, cam[scene.faces].mean(dim=1)])
+        pts = outline_points(cam, scene.faces)
         losses.append(float(silhouette_loss(pts, setup.intrinsics, target, fid >= 0)))
     assert losses[0] < 0.01
     assert losses[1] > 3 * losses[0] + 0.01 and losses[2] > 3 * losses[0] + 0.01
@@ -211,7 +255,7 @@ def test_flip_of_a_feature_symmetric_toy_is_resolved_by_its_silhouette():
     for p in (pose, (pose[0] + np.pi, pose[1], pose[2])):
         cam, _ = scene.camera_vertices(_params(p, setup.distance))
         _, fid = render_features(cam, scene.faces, scene.feats, setup.intrinsics, setup.width, setup.height)
-        pts = torch.cat([cam, cam[scene.faces].mean(dim=1)])
+        pts = outline_points(cam, scene.faces)
         sil.append(float(silhouette_loss(pts, setup.intrinsics, target, fid >= 0)))
     assert sil[1] > sil[0] + 0.02
 

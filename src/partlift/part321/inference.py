@@ -37,7 +37,13 @@ from partlift.part321.pose import (
     part_axes,
     world_to_camera_rotation_t,
 )
-from partlift.part321.silhouette import SilhouetteTarget, extent_distance, foreground_map, silhouette_loss
+from partlift.part321.silhouette import (
+    SilhouetteTarget,
+    extent_distance,
+    foreground_map,
+    outline_points,
+    silhouette_loss,
+)
 from partlift.validation import bounded, validate_config
 
 
@@ -449,8 +455,7 @@ def _total_loss(scene: _Scene, current: dict, feature, clutter_score, setup, cfg
     if pairs_t is not None and cfg.w_consist > 0:
         loss = loss + cfg.w_consist * consistency_loss(obj, pairs_t, cfg.tau)
     if target is not None and cfg.w_silhouette > 0:
-        # vertices and face centres: a denser outline on coarse meshes
-        pts = torch.cat([cam, cam[scene.faces].mean(dim=1)])
+        pts = outline_points(cam, scene.faces)
         loss = loss + cfg.w_silhouette * silhouette_loss(pts, setup.intrinsics, target, fid >= 0)
     return loss
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numba import njit
 from scipy import ndimage
 
 
@@ -109,6 +110,14 @@ def bilinear_sample(image: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     return top * (1 - fy) + bottom * fy
 
 
+def outline_points(cam_vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    """(V + F, 3) the vertices and the face centres of a mesh (a denser outline for
+    :func:`silhouette_loss` on coarse meshes). cam_vertices: (V, 3); faces: (F, 3) long."""
+    # index_select's backward is a scatter-add, cheaper than advanced indexing's index_put
+    corners = cam_vertices.index_select(0, faces.reshape(-1)).view(len(faces), 3, 3)
+    return torch.cat([cam_vertices, corners.mean(dim=1)])
+
+
 def silhouette_loss(cam_points: torch.Tensor, intrinsics: tuple[float, float, float, float],
                     target: SilhouetteTarget, covered: np.ndarray | torch.Tensor | None = None) -> torch.Tensor:
     """Two-sided distance between the projected mesh and the foreground (scalar, >= 0).
@@ -122,28 +131,132 @@ def silhouette_loss(cam_points: torch.Tensor, intrinsics: tuple[float, float, fl
     covers the outline costs nothing however coarse its mesh. The half-pixel dead zones absorb the
     pixel-centre sampling of the mask.
 
+    The value and its gradient are computed together in one compiled pass (the term runs at every
+    step of inference, and as a chain of small torch operations its backward pass cost more than
+    the rest of the step); the gradient is that of the formula above almost everywhere (the
+    nearest point of each outline pixel carries its distance's gradient, as ``min`` does).
+    ``tests/part321/test_silhouette.py`` keeps the formula in plain torch as the reference.
+
     Args:
         cam_points: (V, 3) camera-frame points (z > 0): vertices, and face centres for density.
         intrinsics: (fx, fy, cx, cy) of the map.
         target: the foreground (:meth:`SilhouetteTarget.from_mask`).
         covered: (H, W) bool pixels the current render covers, or None.
     """
-    uv = project(cam_points, intrinsics)
     h, w = target.outside_distance.shape
-    dist = target.outside_distance.to(uv.dtype)
-    # beyond the border the distance keeps growing, so far-off points still feel a pull
-    over = torch.stack([(0.5 - uv[:, 0]).clamp_min(0) + (uv[:, 0] - (w - 0.5)).clamp_min(0),
-                        (0.5 - uv[:, 1]).clamp_min(0) + (uv[:, 1] - (h - 0.5)).clamp_min(0)], -1).norm(dim=-1)
-    outside = (torch.relu(bilinear_sample(dist, uv) - 0.5) + over).mean()
-    pix = target.outline.to(uv.dtype)
-    m = len(pix)
-    if covered is not None:
-        cov = torch.as_tensor(np.asarray(covered) if not torch.is_tensor(covered) else covered, dtype=torch.bool)
-        col = (pix[:, 0] - 0.5).long().clamp(0, w - 1)
-        row = (pix[:, 1] - 0.5).long().clamp(0, h - 1)
-        pix = pix[~cov[row, col]]
-    cover = torch.relu(torch.cdist(pix, uv).min(dim=1).values - 0.5).sum() / m if len(pix) else uv.sum() * 0.0
-    return (outside + cover) / target.size
+    if covered is None:
+        cov = np.zeros((h, w), np.bool_)
+    else:
+        cov = np.ascontiguousarray(covered.detach().cpu().numpy() if torch.is_tensor(covered) else covered, np.bool_)
+        if cov.shape != (h, w):
+            raise ValueError(f"covered map {cov.shape} does not match the foreground map {(h, w)}")
+    return _SilhouetteLoss.apply(cam_points, intrinsics, target, cov)
+
+
+class _SilhouetteLoss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, cam_points, intrinsics, target, covered):
+        pts = cam_points.detach().cpu().numpy()
+        dtype = pts.dtype if pts.dtype in (np.float32, np.float64) else np.float64
+        dist = target.outside_distance.detach().cpu().numpy().astype(np.float64, copy=False)
+        outline = target.outline.detach().cpu().numpy().astype(np.float64, copy=False)
+        value, grad = _silhouette_value_and_grad(
+            np.ascontiguousarray(pts, np.float64), np.asarray(intrinsics, np.float64), dist, outline, covered,
+            float(target.size))
+        ctx.save_for_backward(torch.as_tensor(grad.astype(dtype), device=cam_points.device))
+        return torch.tensor(value, dtype=cam_points.dtype, device=cam_points.device)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (grad,) = ctx.saved_tensors
+        return grad_output * grad, None, None, None
+
+
+@njit(cache=True)
+def _silhouette_value_and_grad(pts, intr, dist, outline, covered, size):  # pragma: no cover - compiled
+    """The value of :func:`silhouette_loss` and its (V, 3) gradient in ``pts`` (float64)."""
+    n = pts.shape[0]
+    h, w = dist.shape
+    fx, fy, cx, cy = intr[0], intr[1], intr[2], intr[3]
+    grad = np.zeros((n, 3))
+    uv = np.empty((n, 2))
+    guv = np.zeros((n, 2))
+    outside = 0.0
+    for k in range(n):
+        z = pts[k, 2]
+        zc = max(z, 1e-6)
+        u = fx * pts[k, 0] / zc + cx
+        v = fy * pts[k, 1] / zc + cy
+        uv[k, 0] = u
+        uv[k, 1] = v
+        # bilinear distance, the sample clamped to the map (no gradient across the clamp)
+        x = u - 0.5
+        y = v - 0.5
+        gx_in = 1.0 if 0.0 <= x <= w - 1 else 0.0
+        gy_in = 1.0 if 0.0 <= y <= h - 1 else 0.0
+        x = min(max(x, 0.0), w - 1.0)
+        y = min(max(y, 0.0), h - 1.0)
+        x0 = min(max(int(np.floor(x)), 0), max(w - 2, 0))
+        y0 = min(max(int(np.floor(y)), 0), max(h - 2, 0))
+        x1 = min(x0 + 1, w - 1)
+        y1 = min(y0 + 1, h - 1)
+        ax = x - x0
+        ay = y - y0
+        top = dist[y0, x0] * (1 - ax) + dist[y0, x1] * ax
+        bottom = dist[y1, x0] * (1 - ax) + dist[y1, x1] * ax
+        d = top * (1 - ay) + bottom * ay
+        if d - 0.5 > 0:
+            outside += d - 0.5
+            guv[k, 0] += gx_in * ((1 - ay) * (dist[y0, x1] - dist[y0, x0]) + ay * (dist[y1, x1] - dist[y1, x0])) / n
+            guv[k, 1] += gy_in * (bottom - top) / n
+        # the distance beyond the map's border
+        ou = max(0.5 - u, 0.0) + max(u - (w - 0.5), 0.0)
+        ov = max(0.5 - v, 0.0) + max(v - (h - 0.5), 0.0)
+        o = np.sqrt(ou * ou + ov * ov)
+        if o > 0:
+            outside += o
+            su = -1.0 if u < 0.5 else (1.0 if u > w - 0.5 else 0.0)
+            sv = -1.0 if v < 0.5 else (1.0 if v > h - 0.5 else 0.0)
+            guv[k, 0] += su * ou / o / n
+            guv[k, 1] += sv * ov / o / n
+    total = outside / n
+    m = outline.shape[0]
+    for i in range(m):
+        pu = outline[i, 0]
+        pv = outline[i, 1]
+        col = min(max(int(pu - 0.5), 0), w - 1)
+        row = min(max(int(pv - 0.5), 0), h - 1)
+        if covered[row, col]:
+            continue
+        best = np.inf
+        kb = -1
+        for k in range(n):
+            du = pu - uv[k, 0]
+            dv = pv - uv[k, 1]
+            d2 = du * du + dv * dv
+            if d2 < best:
+                best = d2
+                kb = k
+        if kb < 0:
+            continue
+        d = np.sqrt(best)
+        if d - 0.5 > 0:
+            total += (d - 0.5) / m
+            guv[kb, 0] += (uv[kb, 0] - pu) / d / m
+            guv[kb, 1] += (uv[kb, 1] - pv) / d / m
+    # chain rule through the pinhole projection
+    for k in range(n):
+        z = pts[k, 2]
+        if z < 1e-6:
+            zc = 1e-6
+            gz = 0.0
+        else:
+            zc = z
+            gz = 1.0
+        grad[k, 0] = guv[k, 0] * fx / zc / size
+        grad[k, 1] = guv[k, 1] * fy / zc / size
+        grad[k, 2] = -gz * (guv[k, 0] * fx * pts[k, 0] + guv[k, 1] * fy * pts[k, 1]) / (zc * zc) / size
+    return total / size, grad
 
 
 def extent_distance(reference_area: np.ndarray, reference_distance: np.ndarray, observed_area: float) -> np.ndarray:
