@@ -116,3 +116,22 @@ def test_diagnosis_conditions_and_the_foreground_iou(tmp_path, monkeypatch):
     union = (fg | true).sum()
     expected = 1.0 if union == 0 else (fg & true).sum() / union
     assert abs(feature_foreground_iou(model, sample) - expected) < 1e-9
+
+
+def test_a_stamp_from_before_a_new_training_setting_still_vouches_for_its_default(tmp_path):
+    import json
+
+    from partlift.experiments.part321_benchmark import _same_training
+
+    cfg = Part321Config()
+    old = cfg.to_dict()
+    del old["training"]["flip_negative_weight"]  # written before the setting existed
+    old["inference"]["w_silhouette"] = 0.0  # inference settings never retrain
+    stamp = tmp_path / "model_config.json"
+    stamp.write_text(json.dumps(old))
+    assert _same_training(stamp, cfg)
+    assert not _same_training(stamp, replace(cfg, training=replace(cfg.training, flip_negative_weight=5.0)))
+    stamp.write_text(json.dumps({**old, "no_such_setting": 1}))
+    assert not _same_training(stamp, cfg)
+    stamp.write_text("{not json")
+    assert not _same_training(stamp, cfg)

@@ -10,7 +10,13 @@ from part321_fixtures import toy_mesh
 from helpers import assert_close, assert_refused, write_malicious_checkpoint
 from partlift.errors import ReadError
 from partlift.models.feature_cnn import FeatureCNN, FeatureCNNConfig
-from partlift.part321.feature_training import FeatureTrainingConfig, TrainingView, _prepare, train_features
+from partlift.part321.feature_training import (
+    FeatureTrainingConfig,
+    TrainingView,
+    _prepare,
+    flip_partners,
+    train_features,
+)
 from partlift.part321.losses import contrastive_loss
 from partlift.part321.neural_mesh import DeformableNeuralMesh
 from partlift.render.camera import Camera
@@ -34,6 +40,42 @@ def test_contrastive_loss_matches_loop():
         expected += -np.log(num / den) / 4
     got = contrastive_loss(*(torch.as_tensor(x) for x in (feats, targets, bank, clutter, exclude)), t, wn)
     assert float(got) == pytest.approx(expected, rel=1e-9)
+
+
+def test_contrastive_loss_weights_the_hard_negatives_like_a_loop():
+    rng = np.random.default_rng(1)
+    feats, bank, clutter = rng.normal(size=(5, 6)), rng.normal(size=(8, 6)), rng.normal(size=(3, 6))
+    targets = np.array([0, 3, 3, 6, 7])
+    hard = np.array([4, -1, 0, 2, 1])
+    exclude = rng.random((5, 8)) < 0.2
+    exclude[np.arange(5), targets] = False
+    exclude[np.arange(5), np.maximum(hard, 0)] = False
+    t, wn, wh = 0.07, 5e-3, 12.0
+    expected = 0.0
+    for i in range(5):
+        num = np.exp(feats[i] @ bank[targets[i]] / t)
+        den = sum((wh if k == hard[i] else 1.0) * np.exp(feats[i] @ bank[k] / t) for k in range(8) if not exclude[i, k])
+        den += sum(wn * np.exp(feats[i] @ c / t) for c in clutter)
+        expected += -np.log(num / den) / 5
+    args = [torch.as_tensor(x) for x in (feats, targets, bank, clutter, exclude)]
+    got = contrastive_loss(*args, t, wn, torch.as_tensor(hard), wh)
+    assert float(got) == pytest.approx(expected, rel=1e-9)
+    plain = contrastive_loss(*args, t, wn)
+    assert float(contrastive_loss(*args, t, wn, torch.as_tensor(hard), 1.0)) == float(plain)
+    assert float(got) > float(plain)  # a heavier negative can only raise the loss
+
+
+def test_flip_partners_match_a_brute_force_search():
+    v = np.random.default_rng(2).uniform(-0.5, 0.5, size=(300, 3))
+    got = flip_partners(v, 0.05)
+    for k in range(len(v)):
+        turned = v[k] * [-1.0, 1.0, -1.0]
+        j = int(np.argmin(np.linalg.norm(v - turned, axis=1)))
+        assert got[k] == (j if np.linalg.norm(v[j] - v[k]) > 0.05 else -1)
+    # a mesh symmetric under the half turn maps onto itself, and the pairing is an involution
+    sym = np.concatenate([v, v * [-1.0, 1.0, -1.0]])
+    p = flip_partners(sym, 0.0)
+    assert np.array_equal(p, np.r_[np.arange(300, 600), np.arange(300)])
 
 
 def _views(n, seed, size=64, focal=90.0, dist=3.0):
@@ -151,3 +193,14 @@ def test_geometric_augmentation_moves_vertices_with_the_image():
         assert_close(visible, p.visible, atol=0)
         assert_close(cells, p.cells, atol=0)
         assert_close(background, p.background, atol=0)
+
+
+def test_flip_negative_weight_reaches_the_training_loss():
+    mesh, views = _views(4, 3)
+    cfg = FeatureTrainingConfig(epochs=1, batch_size=4, augment=False)
+    _, _, plain = _train(views, mesh, cfg)
+    _, _, again = _train(views, mesh, cfg)
+    _, _, heavy = _train(views, mesh, FeatureTrainingConfig(epochs=1, batch_size=4, augment=False,
+                                                            flip_negative_weight=20.0))
+    assert again.epoch_losses == plain.epoch_losses  # same seed, same loss: the difference is the weight
+    assert heavy.epoch_losses[0] > plain.epoch_losses[0]

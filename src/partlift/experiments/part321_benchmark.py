@@ -22,6 +22,7 @@ import numpy as np
 from partlift.datasets.cache import ensure_embedded_dataset
 from partlift.datasets.generation import to_jsonable
 from partlift.datasets.images import ImageDatasetConfig
+from partlift.errors import ConfigError
 from partlift.experiments.part321_diagnosis import diagnose_test_set, format_diagnosis, summarize_diagnosis
 from partlift.experiments.part321_scoring import (
     BASELINE,
@@ -132,12 +133,13 @@ def _stamp_matches(stamp: Path, text: str) -> bool:
 def _same_training(stamp: Path, config: Part321Config) -> bool:
     """Whether the stamp records the same settings but for inference (which does not change a trained model)."""
     try:
-        saved = json.loads(stamp.read_text())
-    except (OSError, ValueError):
+        # read through the config class: a setting added since takes its default, so a model
+        # trained before it existed is still the model its default would train
+        saved = Part321Config.from_dict(json.loads(stamp.read_text())).to_dict()
+    except (OSError, ValueError, TypeError, ConfigError):
         return False
     now = config.to_dict()
-    return isinstance(saved, dict) and {k: v for k, v in saved.items() if k != "inference"} == {
-        k: v for k, v in now.items() if k != "inference"}
+    return {k: v for k, v in saved.items() if k != "inference"} == {k: v for k, v in now.items() if k != "inference"}
 
 
 def _train_or_load(settings: BenchSettings, root: Path, workdir: Path, progress: bool, log) -> tuple[Part321, dict]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from partlift.errors import ReadError
@@ -62,6 +63,12 @@ class FeatureTrainingConfig:
     exclusion_radius: float = bounded(0.05, ge=0)
     """Vertices within this 3D distance of the target (template units) are left out of the softmax.
     NeMo: 0.1 for meshes a few units long; ours are normalised to a unit box (see docs/PART321.md)."""
+    flip_negative_weight: float = bounded(1.0, gt=0)
+    """Weight, inside Eq. 6's softmax, of each vertex's front/back flip partner (the vertex
+    nearest its position turned 180 deg about the up axis, +Y; docs/CONVENTIONS.md) as a negative:
+    > 1 makes the features tell a view from its flip apart, the largest pose error of the
+    neural mesh (docs/PART321.md). 1 = Eq. 6 unchanged. Partners inside the exclusion radius
+    (near the up axis) are left out."""
     visibility_eps: float = bounded(0.01, ge=0)
     """Relative depth tolerance tau_r of the visibility test (Eq. 8)."""
     max_anchors: int = bounded(384, ge=1)
@@ -229,6 +236,7 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
     stride = net.stride
     prepared = [_prepare(v, stride, cfg) for v in views]
     template = torch.as_tensor(mesh.vertices)
+    partner = torch.as_tensor(flip_partners(mesh.vertices, cfg.exclusion_radius))
     bank = torch.as_tensor(mesh.features).clone()
     clutter = torch.as_tensor(init_features(cfg.clutter_size, mesh.feature_dim, cfg.seed + 1))
     clutter_ptr = 0
@@ -295,7 +303,8 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
                     exclude = d <= cfg.exclusion_radius
                     exclude[torch.arange(len(ids)), ids] = False
                     loss = loss + contrastive_loss(
-                        feats, ids, bank, clutter, exclude, cfg.temperature, cfg.weight_noise
+                        feats, ids, bank, clutter, exclude, cfg.temperature, cfg.weight_noise,
+                        partner[ids], cfg.flip_negative_weight,
                     ) / len(batch)
                 if len(background) and cfg.num_background > 0:
                     few = len(background) < cfg.num_background
@@ -337,6 +346,19 @@ def _train(net, mesh, views, cfg, checkpoint, progress, stop_after) -> FeatureTr
     state.seconds = time.perf_counter() - t0
     state.epochs_done = end_epoch
     return state
+
+
+def flip_partners(vertices: np.ndarray, exclusion_radius: float) -> np.ndarray:
+    """(K,) int64: for each of the (K, 3) template vertices, the vertex nearest its position turned
+    180 deg about the up axis ((x, y, z) -> (-x, y, -z), docs/CONVENTIONS.md), the vertex a
+    front/back pose flip shows in its place; -1 where that partner lies within
+    ``exclusion_radius`` of the vertex (it is already left out of Eq. 6)."""
+    v = np.asarray(vertices, np.float64)
+    turned = v * np.array([-1.0, 1.0, -1.0])
+    _, idx = cKDTree(v).query(turned)
+    idx = np.asarray(idx, np.int64)
+    far = np.linalg.norm(v[idx] - v, axis=1) > exclusion_radius
+    return np.where(far, idx, -1)
 
 
 def config_json(cfg: FeatureTrainingConfig) -> str:

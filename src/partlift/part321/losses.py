@@ -60,6 +60,8 @@ def contrastive_loss(
     exclude: torch.Tensor | None,
     temperature: float = 0.07,
     weight_noise: float = 5e-3,
+    hard_negatives: torch.Tensor | None = None,
+    hard_weight: float = 1.0,
 ) -> torch.Tensor:
     """Eq. 6 (NeMo's form): cross-entropy of each visible vertex feature against all vertex features.
 
@@ -73,6 +75,10 @@ def contrastive_loss(
         temperature: softmax temperature (T = 1 / kappa = 0.07).
         weight_noise: clutter logits are multiplied by this weight inside the softmax
             (NeMo subtracts -log(5e-3) from them).
+        hard_negatives: (N,) long, one vertex per feature whose term in the softmax's denominator
+            is multiplied by ``hard_weight`` (-1: none), e.g. the vertex a front/back flip puts
+            at the target's place; or None.
+        hard_weight: that weight (1 = Eq. 6 unchanged).
 
     Returns:
         scalar mean loss over the N features.
@@ -80,6 +86,11 @@ def contrastive_loss(
     logits_v = feats @ bank.t() / temperature
     if exclude is not None:
         logits_v = logits_v.masked_fill(exclude, -1e5)
+    if hard_negatives is not None and hard_weight != 1.0:
+        rows = torch.nonzero(hard_negatives >= 0).squeeze(1)
+        bonus = torch.zeros_like(logits_v)
+        bonus[rows, hard_negatives[rows]] = math.log(hard_weight)
+        logits_v = logits_v + bonus
     parts = [logits_v]
     if clutter is not None and clutter.numel():
         parts.append(feats @ clutter.t() / temperature + math.log(weight_noise))
