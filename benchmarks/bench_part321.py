@@ -7,7 +7,8 @@
 
 The first two are ``partlift bench part321 [--quick]``; ``--timing`` times the inference of a
 trained model (``partlift train part321``) on its category's embedded test images at the default
-settings and at NeMo's full pose schedule (300 pose steps), best and median of the per-image times.
+settings, without the silhouette term (``w_silhouette=0``, the reference for its cost in the same
+run) and at NeMo's full pose schedule (300 pose steps), best and median of the per-image times.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def timing(model_dir: str, images: int) -> dict:
     model.predict(samples[0].image, samples[0].camera)  # warm-up: JIT compilation, pre-rendering
     out = {}
     for name, cfg in (("default", model.config.inference),
+                      ("no_silhouette", replace(model.config.inference, w_silhouette=0.0)),
                       ("nemo_pose_300", replace(model.config.inference, pose_steps=300))):
         per_stage: dict[str, list[float]] = {}
         totals = []
