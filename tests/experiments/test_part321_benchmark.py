@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import pytest
+
 from partlift.experiments.part321_benchmark import (
     BenchSettings,
     TransferSettings,
@@ -72,6 +74,26 @@ def test_bench_on_a_tiny_configuration(tmp_path, monkeypatch):
     assert len(list((tmp_path / "work" / "records" / "gt" / "hatchet").glob("*.json"))) == 1
 
 
+def test_categories_on_two_pool_workers_score_as_in_one_process(tmp_path, monkeypatch):
+    from partlift.experiments.executors import LocalExecutor
+
+    monkeypatch.setenv("PARTLIFT_CACHE", str(tmp_path / "cache"))  # spawned workers inherit it
+    settings = BenchSettings(categories=("hatchet", "laptop"), test_images=1, n_points=128,
+                             dataset=_tiny_dataset(64), model=_tiny_model(), methods=("part321",),
+                             with_baseline=False)
+    logs: list[str] = []
+    with LocalExecutor(workers=2) as pool:
+        par = run_bench(settings, tmp_path / "pool", progress=False, log=logs.append, executor=pool)
+    seq = run_bench(settings, tmp_path / "one", progress=False, log=lambda s: None)
+    assert par["timing"]["workers"] == 2 and seq["timing"]["workers"] == 1
+    assert list(par["timing"]["per_category"]) == ["hatchet", "laptop"]  # the settings' order, not finishing order
+    assert "[hatchet]" in logs and "[laptop]" in logs
+    for cat in ("hatchet", "laptop"):
+        a, b = par["methods"]["part321"]["per_category"][cat], seq["methods"]["part321"]["per_category"][cat]
+        for key in ("pose_acc_pi6", "box_iou", "miou_2d", "chamfer"):
+            assert a[key] == pytest.approx(b[key], abs=1e-4), (cat, key)  # each category seeded on its own
+
+
 def test_bench_subset_of_methods_without_baseline(tmp_path, monkeypatch):
     monkeypatch.setenv("PARTLIFT_CACHE", str(tmp_path / "cache"))
     model = _tiny_model()
@@ -118,7 +140,7 @@ def test_diagnosis_conditions_and_the_foreground_iou(tmp_path, monkeypatch):
     assert abs(feature_foreground_iou(model, sample) - expected) < 1e-9
 
 
-def test_a_stamp_from_before_a_new_training_setting_still_vouches_for_its_default(tmp_path):
+def test_a_stamp_from_before_a_new_training_setting_vouches_for_the_value_it_had_then(tmp_path):
     import json
 
     from partlift.experiments.part321_benchmark import _same_training
@@ -129,9 +151,11 @@ def test_a_stamp_from_before_a_new_training_setting_still_vouches_for_its_defaul
     old["inference"]["w_silhouette"] = 0.0  # inference settings never retrain
     stamp = tmp_path / "model_config.json"
     stamp.write_text(json.dumps(old))
-    assert _same_training(stamp, cfg)
+    then = replace(cfg, training=replace(cfg.training, flip_negative_weight=1.0))  # Eq. 6 unchanged
+    assert _same_training(stamp, then)
+    assert not _same_training(stamp, cfg)  # today's default (10) trains another model
     assert not _same_training(stamp, replace(cfg, training=replace(cfg.training, flip_negative_weight=5.0)))
     stamp.write_text(json.dumps({**old, "no_such_setting": 1}))
-    assert not _same_training(stamp, cfg)
+    assert not _same_training(stamp, then)
     stamp.write_text("{not json")
     assert not _same_training(stamp, cfg)

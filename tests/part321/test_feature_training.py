@@ -197,7 +197,7 @@ def test_geometric_augmentation_moves_vertices_with_the_image():
 
 def test_flip_negative_weight_reaches_the_training_loss():
     mesh, views = _views(4, 3)
-    cfg = FeatureTrainingConfig(epochs=1, batch_size=4, augment=False)
+    cfg = FeatureTrainingConfig(epochs=1, batch_size=4, augment=False, flip_negative_weight=1.0)  # Eq. 6
     _, _, plain = _train(views, mesh, cfg)
     _, _, again = _train(views, mesh, cfg)
     _, _, heavy = _train(views, mesh, FeatureTrainingConfig(epochs=1, batch_size=4, augment=False,

@@ -151,10 +151,12 @@ def _partstad_gallery(cfg: DemoConfig, run_dir: Path, log) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- Part321
-def _part321_stage(cfg: DemoConfig, run_dir: Path, progress: bool, log) -> dict:
+def _part321_stage(cfg: DemoConfig, run_dir: Path, progress: bool, log, workers: int) -> dict:
+    from partlift.experiments.executors import LocalExecutor
     from partlift.experiments.part321_benchmark import run_bench
 
-    result = run_bench(cfg.part321, run_dir / "part321", progress=progress, log=log)
+    with LocalExecutor(workers) as pool:  # categories at once, one core each; the scores do not change
+        result = run_bench(cfg.part321, run_dir / "part321", progress=progress, log=log, executor=pool)
     _write_json(run_dir / "part321" / "results.json", result)
     return {"pose_acc_pi6": {m: v["pose_acc_pi6"] for m, v in result["methods"].items()}}
 
@@ -202,9 +204,10 @@ def _pose_error_deg(pred_pose, gt_pose) -> float | None:
 
 # ------------------------------------------------------------------------------------------- driver
 def run_demo(cfg: DemoConfig, run_dir: str | Path, progress: bool = True,
-             log: Callable[[str], None] = print) -> Path:
+             log: Callable[[str], None] = print, workers: int = 1) -> Path:
     """Run (or resume) the demo in ``run_dir``; returns ``run_dir``, ready for
-    :func:`partlift.report.demo_report.build_report`."""
+    :func:`partlift.report.demo_report.build_report`. ``workers``: Part321 categories trained and
+    evaluated at once (processes; its loops use one core each), which changes times, not results."""
     from partlift.experiments.provenance import provenance
 
     run_dir = Path(run_dir)
@@ -217,7 +220,7 @@ def run_demo(cfg: DemoConfig, run_dir: str | Path, progress: bool = True,
     runner.run("partstad", lambda: _partstad_stage(cfg, run_dir, progress, log), key=key_pst)
     runner.run("partstad_gallery", lambda: _partstad_gallery(cfg, run_dir, log),
                key=key_pst + [cfg.gallery_shapes, cfg.gallery_views])
-    runner.run("part321", lambda: _part321_stage(cfg, run_dir, progress, log), key=key_321)
+    runner.run("part321", lambda: _part321_stage(cfg, run_dir, progress, log, workers), key=key_321)
     runner.run("part321_gallery", lambda: _part321_gallery(cfg, run_dir, log), key=key_321 + [cfg.gallery_images])
     info = {
         "format": DEMO_FORMAT,

@@ -22,7 +22,8 @@ import numpy as np
 from partlift.datasets.cache import ensure_embedded_dataset
 from partlift.datasets.generation import to_jsonable
 from partlift.datasets.images import ImageDatasetConfig
-from partlift.errors import ConfigError
+from partlift.errors import ConfigError, PartliftError
+from partlift.experiments.executors import Executor
 from partlift.experiments.part321_diagnosis import diagnose_test_set, format_diagnosis, summarize_diagnosis
 from partlift.experiments.part321_scoring import (
     BASELINE,
@@ -202,13 +203,71 @@ def _train_baseline(settings, root, model: Part321, progress, log, workdir: Path
     return base
 
 
+@dataclass(frozen=True)
+class _CategoryJob:
+    """One category of :func:`run_bench` (picklable: pool and Ray workers receive it)."""
+
+    settings: BenchSettings
+    workdir: str
+    category: str
+    progress: bool
+
+
+def _bench_category(job: _CategoryJob, log: Callable[[str], None] | None = None) -> dict:
+    """Train or load, predict and (optionally) diagnose one category; its records go to
+    ``workdir/records``. Returns {"timing", "diagnosis", "log"} (the log lines when ``log`` is None)."""
+    settings, workdir, cat, progress = job.settings, Path(job.workdir), job.category, job.progress
+    lines: list[str] = []
+    say = log if log is not None else lines.append
+    say(f"[{cat}]")
+    root = ensure_embedded_dataset("images", cat, config=dataset_config(settings, cat), progress=progress)
+    model, info = _train_or_load(settings, root, workdir / cat, progress, say)
+    baseline = _train_baseline(settings, root, model, progress, say, workdir / cat) if settings.with_baseline else None
+    eval_root = root if settings.split == "test" else ensure_embedded_dataset(
+        "images", cat, config=validation_config(dataset_config(settings, cat)), progress=progress)
+    samples, meshes = load_test_samples(eval_root, max_images=settings.test_images)
+    t = predict_test_set(model, samples, meshes, workdir / "records", cat, settings.methods, baseline,
+                         settings.n_points, use_camera_distance=settings.distance == "given")
+    say(f"  {t['num_images']} test images, {t['seconds_per_image']:.2f} s/image (full model)")
+    diag = (diagnose_test_set(model, samples, meshes, workdir / "diagnosis", cat, settings.n_points,
+                              distance_given=settings.distance == "given") if settings.diagnose else [])
+    timing = {**t, "train_seconds": info.get("train_seconds", math.nan), "train_stages": info.get("stages", {}),
+              "baseline_train_seconds": baseline.seconds if baseline else math.nan}
+    return {"timing": timing, "diagnosis": diag, "log": lines}
+
+
+def _bench_categories(jobs: list[_CategoryJob], executor: Executor | None, log: Callable[[str], None]) -> list[dict]:
+    """:func:`_bench_category` of every job, in the jobs' order; on the executor's workers when it has
+    more than one (each category's log is printed when it finishes)."""
+    if executor is None or (executor.backend == "local" and executor.workers <= 1) or len(jobs) <= 1:
+        return [_bench_category(job, log) for job in jobs]
+    out: list[dict | None] = [None] * len(jobs)
+    for o in executor.map_unordered(_bench_category, [replace(j, progress=False) for j in jobs]):
+        cat = jobs[o.index].category
+        if o.error is not None:
+            if o.details:
+                log(o.details.rstrip())
+            msg = f"bench part321, category {cat}: {o.error}"
+            raise PartliftError(msg) if o.bad_input else RuntimeError(msg)
+        for line in o.value["log"]:
+            log(line)
+        out[o.index] = o.value
+    return [v for v in out if v is not None]
+
+
 def run_bench(
     settings: BenchSettings,
     workdir: str | Path,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    executor: Executor | None = None,
 ) -> dict:
-    """Train and evaluate every method on every category; returns the bench JSON (module docstring)."""
+    """Train and evaluate every method on every category; returns the bench JSON (module docstring).
+
+    ``executor``: categories run on its workers at once (a local process pool or Ray; the workdir
+    and the data cache must be visible to every worker). Each category is seeded alone, so the
+    numbers do not depend on it; the per-image seconds do (workers share the machine).
+    """
     workdir = Path(workdir)
     t_start = time.perf_counter()
     t0 = time.perf_counter()
@@ -218,26 +277,10 @@ def run_bench(
     records = workdir / "records"
     shutil.rmtree(records, ignore_errors=True)  # records of an earlier run would be scored again
     shutil.rmtree(workdir / "diagnosis", ignore_errors=True)
-    diag_rows: list[dict] = []
-    timing: dict = {"per_category": {}}
-    for cat in settings.category_list():
-        log(f"[{cat}]")
-        root = ensure_embedded_dataset("images", cat, config=dataset_config(settings, cat), progress=progress)
-        model, info = _train_or_load(settings, root, workdir / cat, progress, log)
-        baseline = (_train_baseline(settings, root, model, progress, log, workdir / cat)
-                    if settings.with_baseline else None)
-        eval_root = root if settings.split == "test" else ensure_embedded_dataset(
-            "images", cat, config=validation_config(dataset_config(settings, cat)), progress=progress)
-        samples, meshes = load_test_samples(eval_root, max_images=settings.test_images)
-        t = predict_test_set(model, samples, meshes, records, cat, settings.methods, baseline, settings.n_points,
-                             use_camera_distance=settings.distance == "given")
-        log(f"  {t['num_images']} test images, {t['seconds_per_image']:.2f} s/image (full model)")
-        if settings.diagnose:
-            diag_rows += diagnose_test_set(model, samples, meshes, workdir / "diagnosis", cat, settings.n_points,
-                                           distance_given=settings.distance == "given")
-        timing["per_category"][cat] = {**t, "train_seconds": info.get("train_seconds", math.nan),
-                                       "train_stages": info.get("stages", {}),
-                                       "baseline_train_seconds": baseline.seconds if baseline else math.nan}
+    jobs = [_CategoryJob(settings, str(workdir), cat, progress) for cat in settings.category_list()]
+    done = _bench_categories(jobs, executor, log)
+    timing: dict = {"per_category": {job.category: d["timing"] for job, d in zip(jobs, done, strict=True)}}
+    diag_rows = [row for d in done for row in d["diagnosis"]]
     reports = score_methods(records, (*settings.methods, BASELINE) if settings.with_baseline else settings.methods)
     methods = summarize(reports)
     per = timing["per_category"].values()
@@ -246,6 +289,7 @@ def run_bench(
         "train_seconds_per_category": float(np.nanmean([p["train_seconds"] for p in per])),
         "pretrain_seconds": pretrain_seconds,
         "total_seconds": time.perf_counter() - t_start,
+        "workers": 1 if executor is None else executor.workers,
     })
     diagnostics = ({"conditions": summarize_diagnosis(diag_rows, workdir / "diagnosis"), "images": diag_rows}
                    if settings.diagnose else None)

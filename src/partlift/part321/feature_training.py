@@ -63,12 +63,12 @@ class FeatureTrainingConfig:
     exclusion_radius: float = bounded(0.05, ge=0)
     """Vertices within this 3D distance of the target (template units) are left out of the softmax.
     NeMo: 0.1 for meshes a few units long; ours are normalised to a unit box (see docs/PART321.md)."""
-    flip_negative_weight: float = bounded(1.0, gt=0)
+    flip_negative_weight: float = bounded(10.0, gt=0)
     """Weight, inside Eq. 6's softmax, of each vertex's front/back flip partner (the vertex
     nearest its position turned 180 deg about the up axis, +Y; docs/CONVENTIONS.md) as a negative:
     > 1 makes the features tell a view from its flip apart, the largest pose error of the
-    neural mesh (docs/PART321.md). 1 = Eq. 6 unchanged. Partners inside the exclusion radius
-    (near the up axis) are left out."""
+    neural mesh. 1 = Eq. 6 unchanged; 10 chosen on the validation split (docs/PART321.md,
+    decision 19). Partners inside the exclusion radius (near the up axis) are left out."""
     visibility_eps: float = bounded(0.01, ge=0)
     """Relative depth tolerance tau_r of the visibility test (Eq. 8)."""
     max_anchors: int = bounded(384, ge=1)

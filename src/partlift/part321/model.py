@@ -97,7 +97,21 @@ class Part321Config:
 
     @staticmethod
     def from_dict(d: dict, where: object = None) -> Part321Config:
+        """The config saved as ``d``. A section written before one of its settings existed gets the
+        value it was trained with then (``SETTINGS_ADDED_LATER``), not today's default."""
+        if isinstance(d, dict):
+            d = dict(d)
+            for (section, name), then in SETTINGS_ADDED_LATER.items():
+                if isinstance(d.get(section), dict) and name not in d[section]:
+                    d[section] = {**d[section], name: then}
         return config_from_dict(Part321Config, d, where)
+
+
+SETTINGS_ADDED_LATER: dict[tuple[str, str], object] = {
+    # Eq. 6 as written weights every negative alike; the default became 10 later (docs/PART321.md)
+    ("training", "flip_negative_weight"): 1.0,
+}
+"""(section, setting) -> the value a saved config without the setting was run with."""
 
 
 @dataclass
