@@ -74,18 +74,40 @@ def test_bench_on_a_tiny_configuration(tmp_path, monkeypatch):
     assert len(list((tmp_path / "work" / "records" / "gt" / "hatchet").glob("*.json"))) == 1
 
 
+def _two_category_settings() -> BenchSettings:
+    return BenchSettings(categories=("hatchet", "laptop"), test_images=1, n_points=128, dataset=_tiny_dataset(64),
+                         model=_tiny_model(), methods=("part321",), with_baseline=False)
+
+
+# The reference runs in a fresh interpreter, as `partlift bench part321` without --workers would: the
+# test process's thread settings, left by earlier tests, move a 1-epoch model's scores.
+_ONE_PROCESS_RUN = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("bench_tests", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+from partlift.experiments.part321_benchmark import run_bench
+result = run_bench(module._two_category_settings(), sys.argv[2], progress=False, log=lambda s: None)
+print(json.dumps({"methods": result["methods"], "workers": result["timing"]["workers"]}))
+"""
+
+
 def test_categories_on_two_pool_workers_score_as_in_one_process(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
     from partlift.experiments.executors import LocalExecutor
 
-    monkeypatch.setenv("PARTLIFT_CACHE", str(tmp_path / "cache"))  # spawned workers inherit it
-    settings = BenchSettings(categories=("hatchet", "laptop"), test_images=1, n_points=128,
-                             dataset=_tiny_dataset(64), model=_tiny_model(), methods=("part321",),
-                             with_baseline=False)
+    monkeypatch.setenv("PARTLIFT_CACHE", str(tmp_path / "cache"))  # spawned workers and the reference inherit it
+    settings = _two_category_settings()
     logs: list[str] = []
     with LocalExecutor(workers=2) as pool:
         par = run_bench(settings, tmp_path / "pool", progress=False, log=logs.append, executor=pool)
-    seq = run_bench(settings, tmp_path / "one", progress=False, log=lambda s: None)
-    assert par["timing"]["workers"] == 2 and seq["timing"]["workers"] == 1
+    out = subprocess.run([sys.executable, "-c", _ONE_PROCESS_RUN, __file__, str(tmp_path / "one")],
+                         capture_output=True, text=True, check=True).stdout
+    seq = json.loads(out.strip().splitlines()[-1])
+    assert par["timing"]["workers"] == 2 and seq["workers"] == 1
     assert list(par["timing"]["per_category"]) == ["hatchet", "laptop"]  # the settings' order, not finishing order
     assert "[hatchet]" in logs and "[laptop]" in logs
     for cat in ("hatchet", "laptop"):
