@@ -236,10 +236,16 @@ def _bench_category(job: _CategoryJob, log: Callable[[str], None] | None = None)
     return {"timing": timing, "diagnosis": diag, "log": lines}
 
 
+def _on_workers(executor: Executor | None, jobs: int) -> bool:
+    """Whether the categories go to the executor's workers. One local worker or one category runs in
+    this process instead: live log lines and progress bars, and errors keep their tracebacks."""
+    return executor is not None and jobs > 1 and not (executor.backend == "local" and executor.workers <= 1)
+
+
 def _bench_categories(jobs: list[_CategoryJob], executor: Executor | None, log: Callable[[str], None]) -> list[dict]:
-    """:func:`_bench_category` of every job, in the jobs' order; on the executor's workers when it has
-    more than one (each category's log is printed when it finishes)."""
-    if executor is None or (executor.backend == "local" and executor.workers <= 1) or len(jobs) <= 1:
+    """:func:`_bench_category` of every job, in the jobs' order; on the executor's workers when
+    :func:`_on_workers` says so (each category's log is printed when it finishes)."""
+    if executor is None or not _on_workers(executor, len(jobs)):
         return [_bench_category(job, log) for job in jobs]
     out: list[dict | None] = [None] * len(jobs)
     for o in executor.map_unordered(_bench_category, [replace(j, progress=False) for j in jobs]):
@@ -289,7 +295,7 @@ def run_bench(
         "train_seconds_per_category": float(np.nanmean([p["train_seconds"] for p in per])),
         "pretrain_seconds": pretrain_seconds,
         "total_seconds": time.perf_counter() - t_start,
-        "workers": 1 if executor is None else executor.workers,
+        "workers": executor.workers if executor is not None and _on_workers(executor, len(jobs)) else 1,
     })
     diagnostics = ({"conditions": summarize_diagnosis(diag_rows, workdir / "diagnosis"), "images": diag_rows}
                    if settings.diagnose else None)
